@@ -1,0 +1,61 @@
+"""ThreeLayerNet: ``affine - relu - affine - relu - affine - softmax``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from layerwise.models.base import AffineStackNet
+
+
+class ThreeLayerNet(AffineStackNet):
+    """A three-layer fully connected network with a softmax loss.
+
+    Parameters: ``theta1`` (d, h1), ``theta1_0`` (h1,), ``theta2`` (h1, h2), ``theta2_0`` (h2,),
+    ``theta3`` (h2, C), ``theta3_0`` (C,).
+
+    Inputs:
+    - input_dim: size d of each (flattened) input.
+    - hidden_dim_1, hidden_dim_2: sizes h1 and h2 of the hidden layers.
+    - num_classes: number of classes C.
+    - weight_scale: standard deviation of the Gaussian initial weights.
+    - reg: L2 regularisation strength.
+    - dtype: float64 (default) or float32.
+    - seed: None draws the weights from NumPy's global stream; an int uses a private generator.
+    - activation: 'relu' (default), 'sigmoid' or 'tanh'.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 3 * 32 * 32,
+        hidden_dim_1: int = 100,
+        hidden_dim_2: int = 100,
+        num_classes: int = 10,
+        weight_scale: float = 1e-2,
+        reg: float = 0.0,
+        dtype: Any = np.float64,
+        seed: int | None = None,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__(
+            [input_dim, hidden_dim_1, hidden_dim_2, num_classes],
+            weight_scale,
+            reg,
+            dtype,
+            seed,
+            activation,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "input_dim": self.dims[0],
+            "hidden_dim_1": self.dims[1],
+            "hidden_dim_2": self.dims[2],
+            "num_classes": self.dims[3],
+            "weight_scale": self.weight_scale,
+            "reg": self.reg,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "activation": self.activation,
+        }

@@ -1,0 +1,214 @@
+"""Layers: the seed's exact values, numeric gradient checks in float64, and input validation."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from layerwise.gradient_check import (
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    rel_error,
+)
+from layerwise.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_loss,
+    svm_loss,
+    tanh_backward,
+    tanh_forward,
+)
+
+
+def test_affine_forward_matches_seed_value():
+    # The seed's (and CS231n's) affine test: its printed difference is ~9.77e-10.
+    num_inputs, input_shape, output_dim = 2, (4, 5, 6), 3
+    input_size = num_inputs * np.prod(input_shape)
+    weight_size = output_dim * np.prod(input_shape)
+    x = np.linspace(-0.1, 0.5, num=input_size).reshape(num_inputs, *input_shape)
+    theta = np.linspace(-0.2, 0.3, num=weight_size).reshape(np.prod(input_shape), output_dim)
+    theta0 = np.linspace(-0.3, 0.1, num=output_dim)
+    out, _ = affine_forward(x, theta, theta0)
+    correct_out = np.array(
+        [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
+    )
+    assert rel_error(out, correct_out) < 1e-9
+    assert out.shape == (2, 3)
+
+
+def test_affine_backward_numeric(rng):
+    x = rng.standard_normal((10, 2, 3))
+    theta = rng.standard_normal((6, 5))
+    theta0 = rng.standard_normal(5)
+    dout = rng.standard_normal((10, 5))
+    dx_num = eval_numerical_gradient_array(lambda x: affine_forward(x, theta, theta0)[0], x, dout)
+    dt_num = eval_numerical_gradient_array(lambda t: affine_forward(x, t, theta0)[0], theta, dout)
+    db_num = eval_numerical_gradient_array(lambda b: affine_forward(x, theta, b)[0], theta0, dout)
+    _, cache = affine_forward(x, theta, theta0)
+    dx, dtheta, dtheta0 = affine_backward(dout, cache)
+    assert dx.shape == x.shape and dtheta.shape == theta.shape and dtheta0.shape == theta0.shape
+    assert rel_error(dx_num, dx) < 1e-9
+    assert rel_error(dt_num, dtheta) < 1e-9
+    assert rel_error(db_num, dtheta0) < 1e-9
+
+
+def test_affine_backward_bias_per_example(rng):
+    # The seed's cell passes theta0 of shape (m, h); its gradient must keep that shape.
+    x = rng.standard_normal((10, 2, 3))
+    theta = rng.standard_normal((6, 5))
+    theta0 = rng.standard_normal((10, 5))
+    dout = rng.standard_normal((10, 5))
+    db_num = eval_numerical_gradient_array(lambda b: affine_forward(x, theta, b)[0], theta0, dout)
+    _, cache = affine_forward(x, theta, theta0)
+    _, _, dtheta0 = affine_backward(dout, cache)
+    assert dtheta0.shape == theta0.shape
+    assert rel_error(db_num, dtheta0) < 1e-9
+
+
+def test_affine_forward_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"\(6, h\)"):
+        affine_forward(np.zeros((2, 3, 2)), np.zeros((5, 4)), np.zeros(4))
+
+
+def test_relu_forward_matches_seed_value():
+    x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
+    out, _ = relu_forward(x)
+    correct_out = np.array(
+        [
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.04545455, 0.13636364],
+            [0.22727273, 0.31818182, 0.40909091, 0.5],
+        ]
+    )
+    assert rel_error(out, correct_out) < 1e-7
+
+
+@pytest.mark.parametrize(
+    ("forward", "backward"),
+    [
+        (relu_forward, relu_backward),
+        (sigmoid_forward, sigmoid_backward),
+        (tanh_forward, tanh_backward),
+    ],
+    ids=["relu", "sigmoid", "tanh"],
+)
+def test_activation_backward_numeric(rng, forward, backward):
+    x = rng.standard_normal((10, 10))
+    # Keep ReLU inputs away from the kink at 0, where centred differences are wrong.
+    x[np.abs(x) < 1e-3] = 0.1
+    dout = rng.standard_normal(x.shape)
+    dx_num = eval_numerical_gradient_array(lambda x: forward(x)[0], x, dout)
+    _, cache = forward(x)
+    dx = backward(dout, cache)
+    assert rel_error(dx_num, dx) < 1e-9
+
+
+def test_sigmoid_and_tanh_are_stable_for_huge_inputs():
+    x = np.array([-1e4, -800.0, 0.0, 800.0, 1e4])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        s, _ = sigmoid_forward(x)
+        t, _ = tanh_forward(x)
+    np.testing.assert_allclose(s, [0.0, 0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(t, [-1.0, -1.0, 0.0, 1.0, 1.0])
+    assert s.dtype == x.dtype
+
+
+def test_sigmoid_keeps_float32():
+    out, _ = sigmoid_forward(np.ones((2, 2), dtype=np.float32))
+    assert out.dtype == np.float32
+
+
+def test_backward_rejects_wrong_dout_shape():
+    _, cache = relu_forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="dout has shape"):
+        relu_backward(np.ones((3, 2)), cache)
+
+
+def test_softmax_loss_matches_seed(rng):
+    num_classes, num_inputs = 10, 50
+    x = 0.001 * rng.standard_normal((num_inputs, num_classes))
+    y = rng.integers(num_classes, size=num_inputs)
+    dx_num = eval_numerical_gradient(lambda x: softmax_loss(x, y)[0], x, verbose=False)
+    loss, dx = softmax_loss(x, y)
+    assert abs(loss - np.log(10)) < 1e-2  # the seed prints 2.3026...
+    assert rel_error(dx_num, dx) < 1e-7
+
+
+def test_svm_loss_numeric(rng):
+    num_classes, num_inputs = 10, 50
+    x = 0.001 * rng.standard_normal((num_inputs, num_classes))
+    y = rng.integers(num_classes, size=num_inputs)
+    dx_num = eval_numerical_gradient(lambda x: svm_loss(x, y)[0], x, verbose=False)
+    loss, dx = svm_loss(x, y)
+    assert abs(loss - 9.0) < 1e-1  # tiny scores: every wrong class violates the margin by ~1
+    assert rel_error(dx_num, dx) < 1e-8
+
+
+def test_svm_loss_by_hand():
+    x = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    y = np.array([0, 1, 2])
+    loss, _ = svm_loss(x, y)
+    # The CS231n lecture example: per-example losses 2.9, 0, 12.9.
+    assert abs(loss - (2.9 + 0 + 12.9) / 3) < 1e-12
+
+
+def test_softmax_loss_is_finite_for_confident_wrong_answers():
+    x = np.array([[1000.0, -1000.0]])
+    loss, dx = softmax_loss(x, np.array([1]))
+    assert np.isfinite(loss) and abs(loss - 2000.0) < 1e-9
+    assert np.all(np.isfinite(dx))
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_loss, svm_loss])
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.array([0, 3]), "label 3 is outside the valid range 0..2"),
+        (np.array([0, -1]), "label -1"),
+        (np.array([0]), r"shape \(2,\)"),
+        (np.array([0.5, 1.0]), "integers"),
+    ],
+)
+def test_losses_validate_labels(loss_fn, y, match):
+    with pytest.raises(ValueError, match=match):
+        loss_fn(np.zeros((2, 3)), y)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    x=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(2, 6)),
+        elements=st.floats(-50, 50),
+    ),
+    data=st.data(),
+)
+def test_softmax_gradient_rows_sum_to_zero(x, data):
+    y = np.array(
+        data.draw(st.lists(st.integers(0, x.shape[1] - 1), min_size=len(x), max_size=len(x)))
+    )
+    loss, dx = softmax_loss(x, y)
+    assert loss >= 0
+    assert dx.shape == x.shape
+    np.testing.assert_allclose(dx.sum(axis=1), 0, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3)),
+    h=st.integers(1, 5),
+)
+def test_affine_shapes_for_any_input_shape(shape, h):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    d = int(np.prod(shape[1:]))
+    theta, theta0 = rng.standard_normal((d, h)), rng.standard_normal(h)
+    out, cache = affine_forward(x, theta, theta0)
+    assert out.shape == (shape[0], h)
+    dx, dtheta, dtheta0 = affine_backward(np.ones_like(out), cache)
+    assert dx.shape == x.shape and dtheta.shape == theta.shape and dtheta0.shape == (h,)

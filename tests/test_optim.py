@@ -1,0 +1,69 @@
+"""Update rules against values computed by hand from their definitions."""
+
+import numpy as np
+import pytest
+
+from layerwise import optim
+
+
+def test_sgd_default_learning_rate():
+    w, dw = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    next_w, config = optim.sgd(w, dw)
+    np.testing.assert_allclose(next_w, [1.0 - 0.005, 2.0 + 0.01])
+    assert config == {"learning_rate": 1e-2}
+    np.testing.assert_array_equal(w, [1.0, 2.0])  # inputs untouched
+
+
+def test_sgd_momentum_two_steps():
+    w, dw = np.array([1.0]), np.array([2.0])
+    w1, cfg = optim.sgd_momentum(w, dw)
+    assert w1 == pytest.approx(1.0 - 0.02)  # v = -0.02
+    w2, cfg = optim.sgd_momentum(w1, dw, cfg)
+    assert w2 == pytest.approx(w1 + (0.9 * -0.02 - 0.02))
+    assert cfg["learning_rate"] == 1e-2 and cfg["momentum"] == 0.9
+
+
+def test_nesterov_momentum_two_steps():
+    w, dw = np.array([1.0]), np.array([2.0])
+    w1, cfg = optim.nesterov_momentum(w, dw)
+    v1 = -0.02
+    assert w1 == pytest.approx(1.0 - 0.9 * 0.0 + 1.9 * v1)
+    w2, cfg = optim.nesterov_momentum(w1, dw, cfg)
+    v2 = 0.9 * v1 - 0.02
+    assert w2 == pytest.approx(w1 - 0.9 * v1 + 1.9 * v2)
+
+
+def test_rmsprop_one_step():
+    w, dw = np.array([1.0, -1.0]), np.array([0.1, -0.3])
+    next_w, cfg = optim.rmsprop(w, dw)
+    cache = 0.01 * dw**2
+    np.testing.assert_allclose(next_w, w - 1e-2 * dw / (np.sqrt(cache) + 1e-8))
+    np.testing.assert_allclose(cfg["cache"], cache)
+
+
+def test_adam_two_steps_with_bias_correction():
+    dw = np.array([0.2])
+    w, cfg = np.array([0.5]), {}
+    m = v = 0.0
+    expected = 0.5
+    for t in (1, 2):
+        w, cfg = optim.adam(w, dw, cfg)
+        m = 0.9 * m + 0.1 * 0.2
+        v = 0.999 * v + 0.001 * 0.2**2
+        expected -= 1e-3 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        np.testing.assert_allclose(w, [expected], rtol=1e-12)
+    assert cfg["t"] == 2
+
+
+def test_adamw_decays_weights_decoupled():
+    w, dw = np.array([2.0]), np.array([0.0])
+    next_w, cfg = optim.adamw(w, dw)
+    # With a zero gradient Adam's step is 0, leaving only the decay lr * wd * w.
+    np.testing.assert_allclose(next_w, 2.0 - 1e-3 * 0.01 * 2.0)
+    assert cfg["weight_decay"] == 0.01
+
+
+def test_rules_by_name_and_unknown_name():
+    assert optim.get_update_rule("adam") is optim.adam
+    with pytest.raises(ValueError, match="'adagrad'"):
+        optim.get_update_rule("adagrad")

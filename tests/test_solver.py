@@ -1,0 +1,227 @@
+"""The Solver: the seed's API and printed lines, histories, best parameters, and the traps."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from layerwise.models import ThreeLayerNet, TwoLayerNet
+from layerwise.solver import Solver
+
+
+def blobs(rng, n=300, d=6, classes=3, spread=0.4):
+    """A learnable problem: Gaussian clusters around random centres."""
+    centres = rng.standard_normal((classes, d)) * 2
+    y = rng.integers(classes, size=n)
+    X = centres[y] + spread * rng.standard_normal((n, d))
+    return X, y
+
+
+@pytest.fixture
+def data(rng):
+    X, y = blobs(rng, n=400)
+    return {"X_train": X[:300], "y_train": y[:300], "X_val": X[300:], "y_val": y[300:]}
+
+
+def make_model(**kw):
+    return TwoLayerNet(input_dim=6, hidden_dim=20, num_classes=3, weight_scale=1e-1, seed=0, **kw)
+
+
+def test_trains_and_keeps_the_best_params(data, capsys):
+    model = make_model()
+    solver = Solver(
+        model,
+        data,
+        update_rule="sgd",
+        optim_config={"learning_rate": 0.5},
+        lr_decay=0.95,
+        num_epochs=4,
+        batch_size=50,
+        print_every=2,
+        seed=0,
+    )
+    solver.train()
+    assert solver.iterations_per_epoch == 6
+    assert len(solver.loss_history) == solver.num_iterations == 24
+    assert len(solver.train_acc_history) == len(solver.val_acc_history) == 5
+    assert np.mean(solver.loss_history[-6:]) < np.mean(solver.loss_history[:6])
+    assert solver.best_val_acc == max(solver.val_acc_history) > 0.9
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(v, solver.best_params[k])
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+    out = capsys.readouterr().out.splitlines()
+    iteration_lines = [l for l in out if l.startswith("(Iteration")]
+    epoch_lines = [l for l in out if l.startswith("(Epoch")]
+    assert len(iteration_lines) == 12 and iteration_lines[0].startswith("(Iteration 1 / 24) loss: ")
+    assert all(re.fullmatch(r"\(Iteration \d+ / 24\) loss: \d+\.\d{6}", l) for l in iteration_lines)
+    assert [l.split(")")[0] for l in epoch_lines] == [f"(Epoch {e} / 4" for e in range(5)]
+    assert all(
+        re.fullmatch(r"\(Epoch \d / 4\) train acc: \d\.\d{6}; val_acc: \d\.\d{6}", l)
+        for l in epoch_lines
+    )
+
+
+def test_lr_decay_applies_each_epoch(data):
+    solver = Solver(
+        make_model(),
+        data,
+        optim_config={"learning_rate": 0.1},
+        lr_decay=0.5,
+        num_epochs=3,
+        batch_size=100,
+        verbose=False,
+        seed=0,
+    )
+    solver.train()
+    for config in solver.optim_configs.values():
+        assert config["learning_rate"] == pytest.approx(0.1 * 0.5**3)
+
+
+def test_iterations_per_epoch_is_at_least_one(data):
+    solver = Solver(make_model(), data, batch_size=1000, num_epochs=2, verbose=False)
+    assert solver.iterations_per_epoch == 1 and solver.num_iterations == 2
+
+
+def test_run_that_never_beats_zero_keeps_the_initial_params(data):
+    # Validation labels the model can never predict, and an update that changes every parameter:
+    # the best params must stay the initial ones, not an empty dict or the last ones.
+    model = make_model()
+    model.params["theta2_0"][:] = [1e6, 1e6, -1e6]
+    initial = {k: v.copy() for k, v in model.params.items()}
+    bad_val = dict(data, y_val=np.full_like(data["y_val"], 2))
+    shift = lambda w, dw, config=None: (w + 1.0, config or {})  # noqa: E731
+    solver = Solver(
+        model, bad_val, update_rule=shift, num_epochs=2, batch_size=100, verbose=False, seed=0
+    )
+    solver.train()
+    assert solver.val_acc_history == [0.0, 0.0, 0.0]
+    for k in initial:
+        np.testing.assert_array_equal(model.params[k], initial[k])
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_best(data, capsys):
+    model = make_model()
+    calls = {"n": 0}
+
+    def explode(w, dw, config=None):
+        calls["n"] += 1
+        config = config or {}
+        # A few good steps, then parameters that make the loss NaN.
+        if calls["n"] > 4 * 9:
+            return w * np.nan, config
+        return w - 0.5 * dw, config
+
+    solver = Solver(
+        model, data, update_rule=explode, num_epochs=5, batch_size=50, verbose=False, seed=0
+    )
+    solver.train()
+    assert solver.stopped_reason is not None and "nan" in solver.stopped_reason
+    assert len(solver.loss_history) < solver.num_iterations
+    assert all(np.isfinite(v).all() for v in model.params.values())
+    assert solver.best_val_acc > 0
+    assert "training stopped" in capsys.readouterr().err
+
+
+def test_seed_makes_runs_identical_and_spares_the_global_stream(data):
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    results = []
+    for _ in range(2):
+        model = make_model()
+        Solver(
+            model,
+            data,
+            optim_config={"learning_rate": 0.2},
+            num_epochs=2,
+            batch_size=30,
+            num_train_samples=50,
+            verbose=False,
+            seed=9,
+        ).train()
+        results.append(model.params)
+    for k in results[0]:
+        np.testing.assert_array_equal(results[0][k], results[1][k])
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_without_seed_the_global_stream_reproduces(data):
+    params = []
+    for _ in range(2):
+        np.random.seed(0)
+        model = ThreeLayerNet(input_dim=6, hidden_dim_1=8, hidden_dim_2=8, num_classes=3)
+        Solver(model, data, num_epochs=1, batch_size=50, verbose=False).train()
+        params.append(model.params["theta1"])
+    np.testing.assert_array_equal(params[0], params[1])
+
+
+def test_checkpoints_are_npz_and_json(data, tmp_path):
+    name = str(tmp_path / "ckpt" / "two_layer")
+    solver = Solver(
+        make_model(),
+        data,
+        num_epochs=2,
+        batch_size=100,
+        verbose=False,
+        checkpoint_name=name,
+        seed=0,
+    )
+    solver.train()
+    with np.load(f"{name}_epoch_2.npz", allow_pickle=False) as f:
+        assert sorted(f.files) == sorted(solver.model.params)
+    meta = json.loads((tmp_path / "ckpt" / "two_layer_epoch_2.json").read_text())
+    assert meta["epoch"] == 2 and len(meta["val_acc_history"]) == 3
+    assert not list((tmp_path / "ckpt").glob("*.tmp*"))
+
+
+def test_float32_training_stays_float32(data):
+    model = TwoLayerNet(input_dim=6, hidden_dim=10, num_classes=3, dtype=np.float32, seed=0)
+    f32 = {k: (v.astype(np.float32) if k.startswith("X") else v) for k, v in data.items()}
+    Solver(
+        model,
+        f32,
+        optim_config={"learning_rate": 0.3},
+        num_epochs=2,
+        batch_size=50,
+        verbose=False,
+        seed=0,
+    ).train()
+    assert all(v.dtype == np.float32 for v in model.params.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"learning_rate": 1e-3}, "Unrecognized arguments learning_rate"),
+        ({"update_rule": "adagrad"}, "adagrad"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"num_epochs": -1}, "num_epochs"),
+        ({"lr_decay": 0}, "lr_decay"),
+        ({"optim_config": 0.1}, "optim_config"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_bad_options_are_named(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Solver(make_model(), data, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: d.pop("y_val"), "missing"),
+        (lambda d: d.__setitem__("y_train", d["y_train"].astype(float)), "integer labels"),
+        (lambda d: d["X_train"].__setitem__((0, 0), np.nan), "NaN"),
+        (lambda d: d.__setitem__("y_train", d["y_train"][:-1]), "shape"),
+    ],
+)
+def test_bad_data_is_named(data, change, match):
+    data = {k: v.copy() for k, v in data.items()}
+    change(data)
+    with pytest.raises(ValueError, match=match):
+        Solver(make_model(), data)
+
+
+def test_model_without_loss_is_refused(data):
+    with pytest.raises(TypeError, match="params"):
+        Solver(object(), data)
