@@ -14,6 +14,14 @@ from layerwise.gradient_check import (
 from layerwise.layers import (
     affine_backward,
     affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    layernorm_backward,
+    layernorm_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
     relu_backward,
     relu_forward,
     sigmoid_backward,
@@ -212,3 +220,152 @@ def test_affine_shapes_for_any_input_shape(shape, h):
     assert out.shape == (shape[0], h)
     dx, dtheta, dtheta0 = affine_backward(np.ones_like(out), cache)
     assert dx.shape == x.shape and dtheta.shape == theta.shape and dtheta0.shape == (h,)
+
+
+# --------------------------------------------------------------------------------------------
+# Leaky ReLU, dropout, batch and layer normalisation
+
+
+def test_leaky_relu_values_and_gradient(rng):
+    x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+    out, _ = leaky_relu_forward(x, {"slope": 0.1})
+    np.testing.assert_allclose(out, [[-0.2, -0.05, 0.5, 3.0]])
+    x = rng.standard_normal((6, 7))
+    x[np.abs(x) < 1e-3] = 0.1
+    dout = rng.standard_normal(x.shape)
+    param = {"slope": 0.2}
+    dx_num = eval_numerical_gradient_array(lambda x: leaky_relu_forward(x, param)[0], x, dout)
+    _, cache = leaky_relu_forward(x, param)
+    assert rel_error(dx_num, leaky_relu_backward(dout, cache)) < 1e-9
+
+
+def test_leaky_relu_rejects_negative_slope():
+    with pytest.raises(ValueError, match="slope"):
+        leaky_relu_forward(np.ones(2), {"slope": -1})
+
+
+@pytest.mark.parametrize("p", [0.25, 0.4, 0.7])
+def test_dropout_statistics(p):
+    x = np.random.default_rng(0).standard_normal((500, 500)) + 10
+    out, _ = dropout_forward(x, {"mode": "train", "p": p, "seed": 123})
+    dropped = np.mean(out == 0)
+    # 250,000 Bernoulli draws: the standard deviation of the fraction is < 0.001.
+    assert abs(dropped - p) < 0.005
+    assert abs(out.mean() - x.mean()) / x.mean() < 0.01  # inverted dropout keeps the mean
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - p))
+    test_out, _ = dropout_forward(x, {"mode": "test", "p": p})
+    np.testing.assert_array_equal(test_out, x)
+
+
+def test_dropout_seed_fixes_the_mask_and_spares_the_global_stream():
+    np.random.seed(1)
+    state = np.random.get_state()[1].copy()
+    x = np.ones((20, 30))
+    a, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 7})
+    b, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 7})
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+    gen = np.random.default_rng(3)
+    c, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "rng": gen})
+    d, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "rng": gen})
+    assert not np.array_equal(c, d)  # a generator gives a fresh mask each call
+
+
+def test_dropout_backward_numeric(rng):
+    x = rng.standard_normal((10, 10)) + 10
+    dout = rng.standard_normal(x.shape)
+    param = {"mode": "train", "p": 0.2, "seed": 123}
+    dx_num = eval_numerical_gradient_array(lambda x: dropout_forward(x, param)[0], x, dout)
+    _, cache = dropout_forward(x, param)
+    assert rel_error(dx_num, dropout_backward(dout, cache)) < 1e-10
+    _, cache = dropout_forward(x, {"mode": "test", "p": 0.2})
+    np.testing.assert_array_equal(dropout_backward(dout, cache), dout)
+
+
+@pytest.mark.parametrize("param", [{"p": 1.0}, {"p": -0.1}, {"p": 0.5, "mode": "eval"}])
+def test_dropout_validates(param):
+    with pytest.raises(ValueError, match="dropout"):
+        dropout_forward(np.ones(3), param)
+
+
+def test_dropout_keeps_float32():
+    out, _ = dropout_forward(np.ones((4, 4), np.float32), {"mode": "train", "p": 0.5, "seed": 0})
+    assert out.dtype == np.float32
+
+
+def test_batchnorm_train_normalises_and_tracks_running_stats(rng):
+    x = 5 + 3 * rng.standard_normal((200, 3))
+    gamma, beta = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0, 4.0])
+    bn_param: dict = {"mode": "train"}
+    out, _ = batchnorm_forward(x, gamma, beta, bn_param)
+    np.testing.assert_allclose(out.mean(axis=0), beta, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=0), gamma, rtol=1e-4)
+    # momentum 0.9 on the old value, starting from zeros
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * x.mean(axis=0))
+    np.testing.assert_allclose(bn_param["running_var"], 0.1 * x.var(axis=0))
+
+
+def test_batchnorm_test_mode_uses_running_stats(rng):
+    gamma, beta = np.ones(4), np.zeros(4)
+    bn_param: dict = {"mode": "train"}
+    for _ in range(200):
+        batchnorm_forward(2 + 3 * rng.standard_normal((50, 4)), gamma, beta, bn_param)
+    bn_param["mode"] = "test"
+    x = 2 + 3 * rng.standard_normal((500, 4))
+    out, _ = batchnorm_forward(x, gamma, beta, bn_param)
+    assert np.all(np.abs(out.mean(axis=0)) < 0.2)
+    assert np.all(np.abs(out.std(axis=0) - 1) < 0.15)
+    single, _ = batchnorm_forward(x[:1], gamma, beta, bn_param)  # one example works in test
+    np.testing.assert_allclose(single, out[:1])
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_batchnorm_backward_numeric(rng, mode):
+    m, D = 4, 5
+    x = 5 * rng.standard_normal((m, D)) + 12
+    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
+    dout = rng.standard_normal((m, D))
+    stats = {"running_mean": rng.standard_normal(D), "running_var": rng.random(D) + 0.5}
+
+    def fwd(x, g, b):
+        return batchnorm_forward(
+            x, g, b, {"mode": mode, **{k: v.copy() for k, v in stats.items()}}
+        )[0]
+
+    dx_num = eval_numerical_gradient_array(lambda x: fwd(x, gamma, beta), x, dout)
+    dg_num = eval_numerical_gradient_array(lambda g: fwd(x, g, beta), gamma, dout)
+    db_num = eval_numerical_gradient_array(lambda b: fwd(x, gamma, b), beta, dout)
+    _, cache = batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
+    dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+    assert rel_error(dx_num, dx) < 1e-7
+    assert rel_error(dg_num, dgamma) < 1e-9
+    assert rel_error(db_num, dbeta) < 1e-9
+
+
+def test_batchnorm_requires_mode():
+    with pytest.raises(ValueError, match="mode"):
+        batchnorm_forward(np.ones((2, 2)), np.ones(2), np.zeros(2), {})
+
+
+def test_layernorm_normalises_each_example_and_backward_numeric(rng):
+    m, D = 4, 6
+    x = 5 * rng.standard_normal((m, D)) + 12
+    out, _ = layernorm_forward(x, np.ones(D), np.zeros(D))
+    np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=1), 1, rtol=1e-4)
+    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
+    dout = rng.standard_normal((m, D))
+    dx_num = eval_numerical_gradient_array(lambda x: layernorm_forward(x, gamma, beta)[0], x, dout)
+    dg_num = eval_numerical_gradient_array(lambda g: layernorm_forward(x, g, beta)[0], gamma, dout)
+    db_num = eval_numerical_gradient_array(lambda b: layernorm_forward(x, gamma, b)[0], beta, dout)
+    _, cache = layernorm_forward(x, gamma, beta)
+    dx, dgamma, dbeta = layernorm_backward(dout, cache)
+    assert rel_error(dx_num, dx) < 1e-7
+    assert rel_error(dg_num, dgamma) < 1e-9
+    assert rel_error(db_num, dbeta) < 1e-9
+
+
+def test_norm_layers_check_shapes():
+    with pytest.raises(ValueError, match="gamma"):
+        layernorm_forward(np.ones((2, 3)), np.ones(2), np.zeros(3))

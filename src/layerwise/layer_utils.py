@@ -15,6 +15,8 @@ import numpy as np
 from layerwise.layers import (
     affine_backward,
     affine_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
     relu_backward,
     relu_forward,
     sigmoid_backward,
@@ -30,6 +32,7 @@ Backward = Callable[[Array, Any], Array]
 #: The activations a sandwich layer (and a model's ``activation=``) can use, by name.
 ACTIVATIONS: dict[str, tuple[Forward, Backward]] = {
     "relu": (relu_forward, relu_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
     "sigmoid": (sigmoid_forward, sigmoid_backward),
     "tanh": (tanh_forward, tanh_backward),
 }

@@ -145,6 +145,26 @@ def tanh_backward(dout: Array, cache: Array) -> Array:
     return dout * (1 - t * t)
 
 
+def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> tuple[Array, Any]:
+    """Leaky ReLU: ``x`` where x > 0, else ``slope * x``.
+
+    Inputs: x of any shape; leaky_param: {'slope': float} (default slope 0.01).
+    Returns (out shaped like x, cache = (x, slope)).
+    """
+    slope = float((leaky_param or {}).get("slope", 0.01))
+    if not np.isfinite(slope) or slope < 0:
+        raise ValueError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
+    x = np.asarray(x)
+    return np.where(x > 0, x, slope * x), (x, slope)
+
+
+def leaky_relu_backward(dout: Array, cache: Any) -> Array:
+    """Backward pass of :func:`leaky_relu_forward`. Returns dx shaped like dout."""
+    x, slope = cache
+    _check_same_shape("leaky_relu_backward", dout, x)
+    return np.where(x > 0, dout, slope * dout)
+
+
 def _check_same_shape(where: str, dout: Array, ref: Array) -> None:
     if np.shape(dout) != np.shape(ref):
         raise ValueError(
@@ -224,3 +244,149 @@ def svm_loss(x: Array, y: Array) -> tuple[float, Array]:
     dx[rows, y] -= positive.sum(axis=1)
     dx /= m
     return loss, dx
+
+
+# --------------------------------------------------------------------------------------------
+# Dropout
+# --------------------------------------------------------------------------------------------
+
+
+def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any]:
+    """Inverted dropout.
+
+    Inputs:
+    - x: input of any shape.
+    - dropout_param: dict with
+      - 'p': the probability of DROPPING each unit (as Keras's ``Dropout(rate)``), 0 <= p < 1;
+      - 'mode': 'train' (drop, and scale the kept units by 1 / (1 - p)) or 'test' (identity);
+      - 'seed' (optional int): draw the mask from ``np.random.default_rng(seed)``, so every call
+        uses the same mask (what numeric gradient checks need);
+      - 'rng' (optional ``np.random.Generator``): draw masks from it (reproducible training);
+      without either, masks come from NumPy's global stream. The global stream is never
+      re-seeded.
+
+    Returns (out shaped like x, cache = (dropout_param, mask)).
+    """
+    p = dropout_param.get("p", 0.0)
+    mode = dropout_param.get("mode", "train")
+    if not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
+        raise ValueError(f"dropout: 'p' is the drop probability and must be in [0, 1); got {p!r}")
+    if mode not in ("train", "test"):
+        raise ValueError(f"dropout: 'mode' must be 'train' or 'test'; got {mode!r}")
+    x = np.asarray(x)
+    if mode == "test" or p == 0:
+        return x, (dropout_param, None)
+    if dropout_param.get("seed") is not None:
+        u = np.random.default_rng(dropout_param["seed"]).random(x.shape)
+    elif dropout_param.get("rng") is not None:
+        u = dropout_param["rng"].random(x.shape)
+    else:
+        u = np.random.rand(*x.shape)
+    mask = (u >= p).astype(x.dtype) / x.dtype.type(1 - p)
+    return x * mask, (dropout_param, mask)
+
+
+def dropout_backward(dout: Array, cache: Any) -> Array:
+    """Backward pass of :func:`dropout_forward`. Returns dx shaped like dout."""
+    _, mask = cache
+    return dout if mask is None else dout * mask
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------
+
+
+def batchnorm_forward(
+    x: Array, gamma: Array, beta: Array, bn_param: dict[str, Any]
+) -> tuple[Array, Any]:
+    """Batch normalisation over the batch axis (Ioffe & Szegedy, 2015).
+
+    Inputs:
+    - x: (m, D); gamma, beta: (D,) scale and shift.
+    - bn_param: dict with 'mode' ('train' or 'test', required), 'eps' (1e-5), 'momentum'
+      (0.9, the weight on the OLD running value), 'running_mean' and 'running_var' ((D,), start
+      at zero; updated in place in the dict during training, with the biased variance).
+
+    Train mode normalises with the batch statistics; test mode with the running ones.
+    Returns (out (m, D), cache).
+    """
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ValueError(f"batchnorm: bn_param['mode'] must be 'train' or 'test'; got {mode!r}")
+    x = _check_norm_input("batchnorm_forward", x, gamma, beta)
+    eps = bn_param.setdefault("eps", 1e-5)
+    momentum = bn_param.setdefault("momentum", 0.9)
+    D = x.shape[1]
+    running_mean = bn_param.setdefault("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.setdefault("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=0)
+        var = x.var(axis=0)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mu
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        mu, var = running_mean, running_var
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu) * inv_std
+    out = gamma * xhat + beta
+    return out, (mode, xhat, gamma, inv_std)
+
+
+def batchnorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Backward pass of :func:`batchnorm_forward`. Returns (dx (m, D), dgamma (D,), dbeta (D,)).
+
+    In train mode the batch mean and variance depend on every example, which the compact form
+    ``dx = inv_std / m * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))`` accounts for.
+    """
+    mode, xhat, gamma, inv_std = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dxhat = dout * gamma
+    if mode == "test":
+        return dxhat * inv_std, dgamma, dbeta
+    m = dout.shape[0]
+    dx = (inv_std / m) * (m * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0))
+    return dx, dgamma, dbeta
+
+
+def layernorm_forward(
+    x: Array, gamma: Array, beta: Array, ln_param: dict[str, Any] | None = None
+) -> tuple[Array, Any]:
+    """Layer normalisation over the features of each example (Ba et al., 2016).
+
+    Inputs: x (m, D); gamma, beta (D,); ln_param: {'eps': 1e-5}. The same in train and test.
+    Returns (out (m, D), cache).
+    """
+    x = _check_norm_input("layernorm_forward", x, gamma, beta)
+    eps = (ln_param or {}).get("eps", 1e-5)
+    mu = x.mean(axis=1, keepdims=True)
+    var = x.var(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu) * inv_std
+    return gamma * xhat + beta, (xhat, gamma, inv_std)
+
+
+def layernorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
+    """Backward pass of :func:`layernorm_forward`. Returns (dx (m, D), dgamma (D,), dbeta (D,))."""
+    xhat, gamma, inv_std = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    dxhat = dout * gamma
+    D = dout.shape[1]
+    dx = (inv_std / D) * (
+        D * dxhat
+        - dxhat.sum(axis=1, keepdims=True)
+        - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)
+    )
+    return dx, dgamma, dbeta
+
+
+def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:
+    x = np.asarray(x)
+    if x.ndim != 2 or np.shape(gamma) != (x.shape[1],) or np.shape(beta) != (x.shape[1],):
+        raise ValueError(
+            f"{where}: expected x of shape (m, D) with gamma and beta of shape (D,); got x "
+            f"{x.shape}, gamma {np.shape(gamma)}, beta {np.shape(beta)}"
+        )
+    return x
