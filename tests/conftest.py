@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by every test folder."""
 
 from __future__ import annotations
 
@@ -8,34 +8,48 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+_MNIST_NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def real_mnist_dir() -> Path:
+    """``$LAYERWISE_TEST_MNIST_DIR``, else ``<repo root>/../shared/datasets/mnist``."""
+    env = os.environ.get("LAYERWISE_TEST_MNIST_DIR")
+    if env:
+        return Path(env).expanduser()
+    repo_root = Path(__file__).resolve().parents[1]
+    return repo_root.parent / "shared" / "datasets" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The folder with the four real MNIST IDX files (``.gz`` or raw).
+
+    Missing files skip the test locally, but fail it under CI (``CI=true``): there the real data
+    is part of what must be tested.
+    """
+    folder = real_mnist_dir()
+    missing = [
+        name
+        for name in _MNIST_NAMES
+        if not ((folder / f"{name}.gz").is_file() or (folder / name).is_file())
+    ]
+    if missing:
+        message = (
+            f"real MNIST files missing from {folder}: {', '.join(missing)} "
+            "(set LAYERWISE_TEST_MNIST_DIR to the folder that holds them)"
+        )
+        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
 
 
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A private, seeded generator: tests never depend on the global stream's state."""
     return np.random.default_rng(231)
-
-
-def real_mnist_dir() -> Path:
-    """The folder holding the real MNIST IDX files (tests only; the product never looks here).
-
-    ``LAYERWISE_TEST_MNIST_DIR`` wins; otherwise ``../shared/datasets/mnist`` beside the repo.
-    """
-    env = os.environ.get("LAYERWISE_TEST_MNIST_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "datasets" / "mnist"
-
-
-@pytest.fixture
-def mnist_dir() -> Path:
-    """The real MNIST folder; missing files fail the test under CI=true, else skip it."""
-    folder = real_mnist_dir()
-    if (
-        not (folder / "train-images-idx3-ubyte.gz").exists()
-        and not (folder / "train-images-idx3-ubyte").exists()
-    ):
-        message = f"the real MNIST files are not in {folder} (set LAYERWISE_TEST_MNIST_DIR)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return folder

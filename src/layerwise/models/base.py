@@ -7,6 +7,7 @@ The Solver relies on nothing else.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import numbers
@@ -15,8 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from layerwise.layer_utils import ACTIVATIONS, affine_act_backward, affine_act_forward
-from layerwise.layers import affine_backward, affine_forward, softmax_loss
+from layerwise.layer_utils import ACTIVATIONS, get_activation
+from layerwise.layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    layernorm_backward,
+    layernorm_forward,
+    softmax_loss,
+)
 
 Array = np.ndarray
 
@@ -48,35 +59,85 @@ def check_float_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-def init_weights(
-    dims: Sequence[int], weight_scale: float, dtype: np.dtype, seed: int | None
-) -> dict[str, Array]:
-    """Weights ``weight_scale * N(0, 1)`` and zero biases for layers ``dims[i] -> dims[i+1]``.
+WEIGHT_INITS = (None, "he", "xavier")
+NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
-    Keys are ``theta1, theta1_0, theta2, theta2_0, ...``. Without a seed the draws come from
+
+def layer_scales(dims: Sequence[int], weight_scale: float, weight_init: str | None) -> list[float]:
+    """Standard deviation of each affine layer's initial weights.
+
+    - None: ``weight_scale`` for every layer (the seed's rule);
+    - 'he': ``sqrt(2 / fan_in)`` (He et al., 2015), suited to ReLU;
+    - 'xavier': ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010), suited to tanh.
+    """
+    if weight_init not in WEIGHT_INITS:
+        raise ValueError(f"weight_init must be one of {list(WEIGHT_INITS)}; got {weight_init!r}")
+    pairs = list(itertools.pairwise(dims))
+    if weight_init == "he":
+        return [math.sqrt(2.0 / d_in) for d_in, _ in pairs]
+    if weight_init == "xavier":
+        return [math.sqrt(2.0 / (d_in + d_out)) for d_in, d_out in pairs]
+    return [weight_scale] * len(pairs)
+
+
+def init_weights(
+    dims: Sequence[int],
+    weight_scale: float | Sequence[float],
+    dtype: np.dtype,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, Array]:
+    """Gaussian weights and zero biases for the affine layers ``dims[i] -> dims[i+1]``.
+
+    Keys are ``theta1, theta1_0, theta2, theta2_0, ...``; ``weight_scale`` is one standard
+    deviation for all layers or one per layer. Without ``seed`` or ``rng`` the draws come from
     NumPy's global stream in layer order, exactly as the seed notebook's
     ``weight_scale * np.random.randn(d, h)``, so ``np.random.seed(...)`` before construction
-    reproduces a model. With a seed, a private ``np.random.Generator`` is used and the global
+    reproduces a model. With either, a private ``np.random.Generator`` is used and the global
     stream is left alone.
     """
-    rng = None if seed is None else np.random.default_rng(seed)
+    pairs = list(itertools.pairwise(dims))
+    if isinstance(weight_scale, Sequence):
+        scales = [float(w) for w in weight_scale]
+    else:
+        scales = [float(weight_scale)] * len(pairs)
+    if rng is None and seed is not None:
+        rng = np.random.default_rng(seed)
     params: dict[str, Array] = {}
-    for i, (d_in, d_out) in enumerate(itertools.pairwise(dims), start=1):
+    for i, ((d_in, d_out), scale) in enumerate(zip(pairs, scales, strict=True), start=1):
         draw = np.random.randn(d_in, d_out) if rng is None else rng.standard_normal((d_in, d_out))
-        params[f"theta{i}"] = (weight_scale * draw).astype(dtype, copy=False)
+        params[f"theta{i}"] = (scale * draw).astype(dtype, copy=False)
         params[f"theta{i}_0"] = np.zeros(d_out, dtype=dtype)
     return params
 
 
-class AffineStackNet:
-    """``affine - act - ... - affine - act - affine - softmax``, the core models' architecture.
+def check_seed(name: str, seed: Any) -> int | None:
+    """Return ``seed`` as an int (or None), or raise naming it."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ValueError(f"{name} must be an integer or None; got {seed!r}")
+    return None if seed is None else int(seed)
 
-    Subclasses fix the depth and the constructor signature; this class holds the loss.
+
+class AffineStackNet:
+    """The fully connected architecture every model shares.
+
+    ``{affine - [batch/layer norm] - activation - [dropout]} x (L - 1) - affine - softmax``
+
+    Subclasses fix the constructor signature (TwoLayerNet, ThreeLayerNet, FullyConnectedNet);
+    this class holds the initialisation and the loss.
 
     Attributes:
-    - params: ``theta{i}`` of shape (dims[i-1], dims[i]) and ``theta{i}_0`` of shape (dims[i],).
+    - params: ``theta{i}`` (dims[i-1], dims[i]) and ``theta{i}_0`` (dims[i],) for every layer,
+      plus ``gamma{i}`` (ones) and ``beta{i}`` (zeros) of shape (dims[i],) for every normalised
+      hidden layer.
     - reg: L2 strength; the loss adds ``0.5 * reg * sum(theta**2)`` over the weights only.
     - dtype: the floating dtype of the parameters and of the computation.
+    - bn_params: one dict per hidden layer with batchnorm's running statistics.
+
+    Randomness: ``seed`` gives the weights a private generator and FIXES the dropout masks (the
+    same masks on every call: what numeric gradient checks need, as in CS231n). ``rng`` (a
+    ``np.random.Generator``) is used for the weights and a fresh dropout mask per training call:
+    reproducible training. With neither, NumPy's global stream is used, as in the seed.
     """
 
     def __init__(
@@ -87,8 +148,14 @@ class AffineStackNet:
         dtype: Any,
         seed: int | None,
         activation: str = "relu",
+        dropout: float = 0.0,
+        normalization: str | None = None,
+        weight_init: str | None = None,
+        rng: np.random.Generator | None = None,
     ) -> None:
         self.dims = [check_positive_int(f"layer size {i}", d) for i, d in enumerate(dims)]
+        if len(self.dims) < 2:
+            raise ValueError(f"a network needs an input and an output size; got dims {dims!r}")
         self.weight_scale = check_non_negative("weight_scale", weight_scale, strictly_positive=True)
         self.reg = check_non_negative("reg", reg)
         self.dtype = check_float_dtype(dtype)
@@ -97,10 +164,37 @@ class AffineStackNet:
                 f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}"
             )
         self.activation = activation
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"seed must be an integer or None; got {seed!r}")
-        self.seed = seed
-        self.params = init_weights(self.dims, self.weight_scale, self.dtype, seed)
+        dropout = check_non_negative("dropout", dropout)
+        if dropout >= 1:
+            raise ValueError(f"dropout is the drop probability and must be < 1; got {dropout!r}")
+        self.dropout = dropout
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {list(NORMALIZATIONS)}; got {normalization!r}"
+            )
+        self.normalization = normalization
+        self.weight_init = weight_init
+        self.seed = check_seed("seed", seed)
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        self.rng = rng
+
+        scales = layer_scales(self.dims, self.weight_scale, weight_init)
+        self.params = init_weights(self.dims, scales, self.dtype, self.seed, rng)
+        self.bn_params: list[dict[str, Any]] = []
+        if normalization is not None:
+            for i, d in enumerate(self.dims[1:-1], start=1):
+                self.params[f"gamma{i}"] = np.ones(d, dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(d, dtype=self.dtype)
+            if normalization == "batchnorm":
+                self.bn_params = [
+                    {
+                        "mode": "train",
+                        "running_mean": np.zeros(d, dtype=self.dtype),
+                        "running_var": np.zeros(d, dtype=self.dtype),
+                    }
+                    for d in self.dims[1:-1]
+                ]
 
     @property
     def num_layers(self) -> int:
@@ -108,8 +202,56 @@ class AffineStackNet:
         return len(self.dims) - 1
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, JSON-serialisable (``type(self)(**config)`` rebuilds)."""
+        """The constructor arguments, JSON-serialisable (``type(self)(**config)`` rebuilds).
+
+        Subclasses add their layer sizes to :meth:`_common_config`. A model built with ``rng``
+        is rebuilt without it (a generator is state, saved separately by checkpoints).
+        """
         raise NotImplementedError
+
+    def _common_config(self) -> dict[str, Any]:
+        return {
+            "weight_scale": self.weight_scale,
+            "reg": self.reg,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # state that is not a parameter: batchnorm's running statistics and the dropout generator
+
+    def get_buffers(self) -> dict[str, Array]:
+        """Arrays the model needs besides ``params`` (running statistics), by name."""
+        buffers = {}
+        for i, bn in enumerate(self.bn_params, start=1):
+            buffers[f"running_mean{i}"] = bn["running_mean"]
+            buffers[f"running_var{i}"] = bn["running_var"]
+        return buffers
+
+    def set_buffers(self, buffers: dict[str, Array]) -> None:
+        """Restore what :meth:`get_buffers` returned; names and shapes must match."""
+        expected = self.get_buffers()
+        if sorted(buffers) != sorted(expected):
+            raise ValueError(f"buffers {sorted(buffers)} do not match {sorted(expected)}")
+        for i, bn in enumerate(self.bn_params, start=1):
+            for stat in ("running_mean", "running_var"):
+                value = np.asarray(buffers[f"{stat}{i}"], dtype=self.dtype)
+                if value.shape != bn[stat].shape:
+                    raise ValueError(
+                        f"buffer {stat}{i} has shape {value.shape}; expected {bn[stat].shape}"
+                    )
+                bn[stat] = value.copy()
+
+    def get_rng_state(self) -> dict[str, Any] | None:
+        """The dropout generator's state (JSON-serialisable), or None without ``rng``."""
+        return None if self.rng is None else dict(copy.deepcopy(self.rng.bit_generator.state))
+
+    def set_rng_state(self, state: dict[str, Any] | None) -> None:
+        """Restore what :meth:`get_rng_state` returned."""
+        if state is not None and self.rng is not None:
+            self.rng.bit_generator.state = state
 
     # ----------------------------------------------------------------------------------------
 
@@ -122,35 +264,67 @@ class AffineStackNet:
             )
         return X
 
-    def loss(self, X: Any, y: Any = None) -> Any:
+    def _dropout_param(self, layer: int, mode: str) -> dict[str, Any]:
+        param: dict[str, Any] = {"mode": mode, "p": self.dropout}
+        if self.seed is not None and self.rng is None:
+            param["seed"] = [self.seed, layer]  # fixed per layer, different across layers
+        elif self.rng is not None:
+            param["rng"] = self.rng
+        return param
+
+    def loss(self, X: Any, y: Any = None, training: bool | None = None) -> Any:
         """Class scores, or the loss and its gradients, for a minibatch.
 
         Inputs:
         - X: (m, d_1, ..., d_k) input data.
         - y: (m,) integer labels, or None.
+        - training: dropout and batchnorm in training mode; by default True exactly when y is
+          given (the seed's convention: ``loss(X)`` is test time).
 
         Returns scores of shape (m, C) when y is None; else (loss, grads) with grads keyed
         like ``self.params``.
         """
         X = self._check_input(X)
+        training = (y is not None) if training is None else bool(training)
+        mode = "train" if training else "test"
         p = self.params
         L = self.num_layers
-        caches = []
+        forward, _ = get_activation(self.activation)
+        caches: list[tuple[Any, Any, Any, Any]] = []
         out = X
         for i in range(1, L):
-            out, cache = affine_act_forward(out, p[f"theta{i}"], p[f"theta{i}_0"], self.activation)
-            caches.append(cache)
+            out, fc_cache = affine_forward(out, p[f"theta{i}"], p[f"theta{i}_0"])
+            norm_cache = None
+            if self.normalization == "batchnorm":
+                self.bn_params[i - 1]["mode"] = mode
+                out, norm_cache = batchnorm_forward(
+                    out, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1]
+                )
+            elif self.normalization == "layernorm":
+                out, norm_cache = layernorm_forward(out, p[f"gamma{i}"], p[f"beta{i}"])
+            out, act_cache = forward(out)
+            drop_cache = None
+            if self.dropout > 0:
+                out, drop_cache = dropout_forward(out, self._dropout_param(i, mode))
+            caches.append((fc_cache, norm_cache, act_cache, drop_cache))
         scores, last_cache = affine_forward(out, p[f"theta{L}"], p[f"theta{L}_0"])
         if y is None:
             return scores
 
         loss, dscores = softmax_loss(scores, y)
+        _, backward = get_activation(self.activation)
         grads: dict[str, Array] = {}
         dout, grads[f"theta{L}"], grads[f"theta{L}_0"] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
-            dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = affine_act_backward(
-                dout, caches[i - 1]
-            )
+            fc_cache, norm_cache, act_cache, drop_cache = caches[i - 1]
+            if drop_cache is not None:
+                dout = dropout_backward(dout, drop_cache)
+            dout = backward(dout, act_cache)
+            if self.normalization == "batchnorm":
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(dout, norm_cache)
+            elif self.normalization == "layernorm":
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm_cache)
+            dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = affine_backward(dout, fc_cache)
         if self.reg:
             for i in range(1, L + 1):
                 w = p[f"theta{i}"]
@@ -159,7 +333,7 @@ class AffineStackNet:
         return loss, grads
 
     def predict(self, X: Any, batch_size: int = 1000) -> Array:
-        """Predicted class labels (m,) for X (m, d_1, ..., d_k), in batches."""
+        """Predicted class labels (m,) for X (m, d_1, ..., d_k), in batches, in test mode."""
         X = self._check_input(X)
         batch_size = check_positive_int("batch_size", batch_size)
         chunks = [

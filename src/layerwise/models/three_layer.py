@@ -22,8 +22,10 @@ class ThreeLayerNet(AffineStackNet):
     - weight_scale: standard deviation of the Gaussian initial weights.
     - reg: L2 regularisation strength.
     - dtype: float64 (default) or float32.
-    - seed: None draws the weights from NumPy's global stream; an int uses a private generator.
-    - activation: 'relu' (default), 'sigmoid' or 'tanh'.
+    - seed: None draws the weights (and dropout masks) from NumPy's global stream; an int uses a
+      private generator and fixes the dropout masks (see :class:`AffineStackNet`).
+    - activation: 'relu' (default), 'leaky_relu', 'sigmoid' or 'tanh'.
+    - dropout: the probability of dropping each hidden unit during training (default 0: off).
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class ThreeLayerNet(AffineStackNet):
         dtype: Any = np.float64,
         seed: int | None = None,
         activation: str = "relu",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__(
             [input_dim, hidden_dim_1, hidden_dim_2, num_classes],
@@ -45,6 +48,7 @@ class ThreeLayerNet(AffineStackNet):
             dtype,
             seed,
             activation,
+            dropout,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -53,9 +57,5 @@ class ThreeLayerNet(AffineStackNet):
             "hidden_dim_1": self.dims[1],
             "hidden_dim_2": self.dims[2],
             "num_classes": self.dims[3],
-            "weight_scale": self.weight_scale,
-            "reg": self.reg,
-            "dtype": self.dtype.name,
-            "seed": self.seed,
-            "activation": self.activation,
+            **self._common_config(),
         }

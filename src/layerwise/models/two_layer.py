@@ -22,8 +22,10 @@ class TwoLayerNet(AffineStackNet):
     - weight_scale: standard deviation of the Gaussian initial weights.
     - reg: L2 regularisation strength.
     - dtype: float64 (default: exact checks) or float32 (fast training).
-    - seed: None draws the weights from NumPy's global stream; an int uses a private generator.
-    - activation: 'relu' (default), 'sigmoid' or 'tanh'.
+    - seed: None draws the weights (and dropout masks) from NumPy's global stream; an int uses a
+      private generator and fixes the dropout masks (see :class:`AffineStackNet`).
+    - activation: 'relu' (default), 'leaky_relu', 'sigmoid' or 'tanh'.
+    - dropout: the probability of dropping each hidden unit during training (default 0: off).
     """
 
     def __init__(
@@ -36,9 +38,16 @@ class TwoLayerNet(AffineStackNet):
         dtype: Any = np.float64,
         seed: int | None = None,
         activation: str = "relu",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__(
-            [input_dim, hidden_dim, num_classes], weight_scale, reg, dtype, seed, activation
+            [input_dim, hidden_dim, num_classes],
+            weight_scale,
+            reg,
+            dtype,
+            seed,
+            activation,
+            dropout,
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -46,9 +55,5 @@ class TwoLayerNet(AffineStackNet):
             "input_dim": self.dims[0],
             "hidden_dim": self.dims[1],
             "num_classes": self.dims[2],
-            "weight_scale": self.weight_scale,
-            "reg": self.reg,
-            "dtype": self.dtype.name,
-            "seed": self.seed,
-            "activation": self.activation,
+            **self._common_config(),
         }
