@@ -1,12 +1,16 @@
 """The Solver: the seed's API and printed lines, histories, best parameters, and the traps."""
 
 import json
+import os
 import re
+import signal
 
 import numpy as np
 import pytest
 
-from layerwise.models import ThreeLayerNet, TwoLayerNet
+from layerwise import optim
+from layerwise.checkpoint import CheckpointError
+from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
 from layerwise.solver import Solver
 
 
@@ -168,9 +172,10 @@ def test_checkpoints_are_npz_and_json(data, tmp_path):
     )
     solver.train()
     with np.load(f"{name}_epoch_2.npz", allow_pickle=False) as f:
-        assert sorted(f.files) == sorted(solver.model.params)
+        assert {f"param.{k}" for k in solver.model.params} <= set(f.files)
     meta = json.loads((tmp_path / "ckpt" / "two_layer_epoch_2.json").read_text())
     assert meta["epoch"] == 2 and len(meta["val_acc_history"]) == 3
+    assert (tmp_path / "ckpt" / "two_layer_latest.npz").exists()
     assert not list((tmp_path / "ckpt").glob("*.tmp*"))
 
 
@@ -225,3 +230,179 @@ def test_bad_data_is_named(data, change, match):
 def test_model_without_loss_is_refused(data):
     with pytest.raises(TypeError, match="params"):
         Solver(object(), data)
+
+
+# --------------------------------------------------------------------------------------------
+# schedules, early stopping, histories, checkpoints and exact resume
+
+
+def test_val_loss_history_is_recorded(data):
+    solver = Solver(
+        make_model(),
+        data,
+        optim_config={"learning_rate": 0.5},
+        num_epochs=3,
+        batch_size=50,
+        verbose=False,
+        seed=0,
+    )
+    solver.train()
+    assert len(solver.val_loss_history) == 4
+    assert solver.val_loss_history[-1] < solver.val_loss_history[0]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "factor_at_3"),
+    [
+        ({"name": "step", "step_size": 2, "gamma": 0.5}, 0.5),
+        ({"name": "exponential", "gamma": 0.8}, 0.8**3),
+        ("cosine", 0.0),
+    ],
+)
+def test_lr_schedule_combines_with_decay(data, schedule, factor_at_3):
+    solver = Solver(
+        make_model(),
+        data,
+        optim_config={"learning_rate": 0.1},
+        lr_decay=0.9,
+        lr_schedule=schedule,
+        num_epochs=3,
+        batch_size=100,
+        verbose=False,
+        seed=0,
+    )
+    solver.train()
+    for config in solver.optim_configs.values():
+        assert config["learning_rate"] == pytest.approx(0.1 * factor_at_3 * 0.9**3, abs=1e-15)
+
+
+def test_bad_lr_schedule_is_named(data):
+    with pytest.raises(ValueError, match="'warmup'"):
+        Solver(make_model(), data, lr_schedule="warmup")
+
+
+def test_early_stopping_restores_best(data):
+    # A learning rate of 0 never improves after the first check: patience 2 stops at epoch 2.
+    model = make_model()
+    solver = Solver(
+        model,
+        data,
+        optim_config={"learning_rate": 0.0},
+        num_epochs=10,
+        batch_size=50,
+        verbose=False,
+        patience=2,
+        seed=0,
+    )
+    solver.train()
+    assert solver.epoch == 2
+    assert solver.stopped_reason is not None and "early stopping" in solver.stopped_reason
+    assert len(solver.val_acc_history) == 3
+
+
+def test_adamw_decays_only_weights(data):
+    solver = Solver(make_model(), data, update_rule="adamw", verbose=False, num_epochs=1)
+    assert solver.optim_configs["theta1_0"]["weight_decay"] == 0.0
+    assert "weight_decay" not in solver.optim_configs["theta1"]  # the rule's default applies
+
+
+def _fc_model():
+    return FullyConnectedNet(
+        [16, 12],
+        input_dim=6,
+        num_classes=3,
+        dropout=0.2,
+        normalization="batchnorm",
+        weight_scale=0.2,
+        rng=np.random.default_rng(5),
+    )
+
+
+@pytest.mark.parametrize("rule", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize("make", [make_model, _fc_model], ids=["two-layer", "fc-dropout-bn"])
+def test_resume_is_bit_identical(data, tmp_path, rule, make):
+    kwargs = dict(
+        update_rule=rule,
+        optim_config={"learning_rate": 1e-2},
+        lr_decay=0.9,
+        batch_size=40,
+        num_train_samples=100,
+        verbose=False,
+        seed=3,
+        restore_best=False,
+    )
+    straight = make()
+    Solver(straight, data, num_epochs=4, **kwargs).train()
+
+    first = make()
+    Solver(first, data, num_epochs=2, checkpoint_name=str(tmp_path / "c"), **kwargs).train()
+    resumed_model = make()
+    resumed = Solver(resumed_model, data, num_epochs=4, **kwargs).resume(tmp_path / "c_latest")
+    assert resumed.epoch == 2
+    resumed.train()
+
+    for k in straight.params:
+        np.testing.assert_array_equal(resumed_model.params[k], straight.params[k])
+    if hasattr(straight, "get_buffers"):
+        for k, v in straight.get_buffers().items():
+            np.testing.assert_array_equal(resumed_model.get_buffers()[k], v)
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_finishes_identically(data, tmp_path):
+    kwargs = dict(
+        optim_config={"learning_rate": 0.05},
+        batch_size=40,
+        verbose=False,
+        seed=1,
+        num_epochs=3,
+        restore_best=False,
+    )
+    straight = make_model()
+    Solver(straight, data, update_rule="sgd_momentum", **kwargs).train()
+
+    calls = {"n": 0}
+
+    def interrupting_rule(w, dw, config=None):
+        calls["n"] += 1
+        if calls["n"] == 4 * 10 + 1:  # in the middle of iteration 11 (epoch 2)
+            os.kill(os.getpid(), signal.SIGINT)
+        return optim.sgd_momentum(w, dw, config)
+
+    interrupted = make_model()
+    solver = Solver(
+        interrupted,
+        data,
+        update_rule=interrupting_rule,
+        checkpoint_name=str(tmp_path / "run"),
+        **kwargs,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        solver.train()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    meta = json.loads((tmp_path / "run_latest.json").read_text())
+    assert meta["t"] == 11  # the step in flight finished before the checkpoint
+
+    resumed_model = make_model()
+    # The same rule (its name is checked on resume); it will not interrupt a second time.
+    resumed = Solver(resumed_model, data, update_rule=interrupting_rule, **kwargs)
+    resumed.resume(tmp_path / "run_latest.json")
+    resumed.train()
+    for k in straight.params:
+        np.testing.assert_array_equal(resumed_model.params[k], straight.params[k])
+
+
+def test_resume_refuses_a_mismatched_solver(data, tmp_path):
+    Solver(
+        make_model(),
+        data,
+        num_epochs=1,
+        batch_size=50,
+        verbose=False,
+        seed=0,
+        checkpoint_name=str(tmp_path / "c"),
+    ).train()
+    other = Solver(make_model(), data, num_epochs=2, batch_size=60, verbose=False, seed=0)
+    with pytest.raises(CheckpointError, match="batch_size=50"):
+        other.resume(tmp_path / "c_latest")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        other.resume(tmp_path / "missing")

@@ -1,0 +1,87 @@
+"""Learning-rate schedules: the factor applied to the initial learning rate at each epoch.
+
+A schedule is ``factor(epoch) -> float`` with ``factor(0) == 1``; the Solver sets each
+parameter's ``learning_rate`` to ``initial_lr * factor(epoch) * lr_decay**epoch`` at the start of
+every epoch, so schedules compose with the seed's ``lr_decay`` (which defaults to 1).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+Schedule = Callable[[int], float]
+
+
+def constant() -> Schedule:
+    """Always 1: the learning rate only follows ``lr_decay``."""
+    return lambda epoch: 1.0
+
+
+def step(step_size: int = 10, gamma: float = 0.1) -> Schedule:
+    """Multiply by ``gamma`` every ``step_size`` epochs (Keras/PyTorch ``StepLR``)."""
+    _check_positive("step_size", step_size, integer=True)
+    _check_positive("gamma", gamma)
+    return lambda epoch: gamma ** (epoch // step_size)
+
+
+def exponential(gamma: float = 0.95) -> Schedule:
+    """Multiply by ``gamma`` every epoch."""
+    _check_positive("gamma", gamma)
+    return lambda epoch: gamma**epoch
+
+
+def cosine(num_epochs: int, min_factor: float = 0.0) -> Schedule:
+    """Cosine annealing from 1 to ``min_factor`` over ``num_epochs`` (Loshchilov & Hutter, 2017)."""
+    _check_positive("num_epochs", num_epochs, integer=True)
+    if not 0 <= min_factor <= 1:
+        raise ValueError(f"min_factor must be in [0, 1]; got {min_factor!r}")
+
+    def factor(epoch: int) -> float:
+        progress = min(epoch, num_epochs) / num_epochs
+        return min_factor + (1 - min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+SCHEDULES: dict[str, Callable[..., Schedule]] = {
+    "constant": constant,
+    "step": step,
+    "exponential": exponential,
+    "cosine": cosine,
+}
+
+
+def get_schedule(spec: Any, num_epochs: int) -> Schedule:
+    """A schedule from a name, a dict ``{'name': ..., **options}``, a callable, or None.
+
+    ``cosine`` anneals over ``num_epochs`` unless the dict says otherwise.
+    """
+    if spec is None:
+        return constant()
+    if callable(spec):
+        return spec
+    options: dict[str, Any] = {}
+    if isinstance(spec, dict):
+        options = dict(spec)
+        spec = options.pop("name", None)
+    if spec not in SCHEDULES:
+        raise ValueError(
+            f"unknown lr_schedule {spec!r}; expected one of {sorted(SCHEDULES)}, a dict with a "
+            f"'name', or a callable epoch -> factor"
+        )
+    if spec == "cosine":
+        options.setdefault("num_epochs", max(num_epochs, 1))
+    try:
+        return SCHEDULES[spec](**options)
+    except TypeError as exc:
+        raise ValueError(f"bad options for lr_schedule {spec!r}: {exc}") from None
+
+
+def _check_positive(name: str, value: Any, integer: bool = False) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not float(value) > 0:
+        expected = "a positive integer" if integer else "a number > 0"
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
