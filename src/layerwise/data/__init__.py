@@ -1,0 +1,85 @@
+"""Datasets as dicts ready for a model: ``X_train, y_train, X_val, y_val, X_test, y_test``.
+
+Three datasets, by :func:`load_dataset` name:
+
+- ``digits``: scikit-learn's bundled 8x8 digits, (m, 64); the offline default;
+- ``mnist``: the official IDX files, (m, 784);
+- ``cifar10``: the official python batches, (m, 3, 32, 32), mean-centred.
+
+Files are looked for in ``data_dir``, ``$LAYERWISE_DATA_DIR`` or the user cache, verified by
+SHA-256, and downloaded (https, atomically) when missing unless ``LAYERWISE_OFFLINE=1``. Labels
+are int64; images are C-contiguous in the requested floating dtype.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .cifar10 import get_CIFAR10_data, load_CIFAR10, load_CIFAR_batch
+from .digits import load_digits_data
+from .download import fetch, fetch_all
+from .errors import (
+    ChecksumError,
+    CorruptFileError,
+    DatasetError,
+    MissingDataError,
+    UnsafePickleError,
+)
+from .idx import read_idx
+from .mnist import get_MNIST_data, load_mnist
+from .registry import DATASETS, REGISTRY, RemoteDataset, RemoteFile
+
+__all__ = [
+    "DATASETS",
+    "REGISTRY",
+    "ChecksumError",
+    "CorruptFileError",
+    "DatasetError",
+    "MissingDataError",
+    "RemoteDataset",
+    "RemoteFile",
+    "UnsafePickleError",
+    "fetch",
+    "fetch_all",
+    "get_CIFAR10_data",
+    "get_MNIST_data",
+    "load_CIFAR10",
+    "load_CIFAR_batch",
+    "load_dataset",
+    "load_digits_data",
+    "load_mnist",
+    "read_idx",
+]
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    dtype: Any = np.float32,
+) -> dict[str, np.ndarray]:
+    """Load a dataset by name with its default splits (what the CLI trains on).
+
+    Args:
+        name: one of :data:`DATASETS`: ``"digits"``, ``"mnist"`` or ``"cifar10"``.
+        data_dir: folder of the files (mnist, cifar10); ignored for digits, which ship with
+            scikit-learn.
+        dtype: floating type of the images.
+
+    Returns:
+        The six arrays: digits X (m, 64), mnist X (m, 784) in [0, 1], cifar10 X
+        (m, 3, 32, 32) mean-centred; every y int64 (m,).
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones) or bad dtype.
+        DatasetError: files missing, corrupt or failing their checksum.
+    """
+    if name == "digits":
+        return load_digits_data(dtype=dtype)
+    if name == "mnist":
+        return get_MNIST_data(data_dir=data_dir, dtype=dtype)
+    if name == "cifar10":
+        return get_CIFAR10_data(data_dir=data_dir, dtype=dtype)
+    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")

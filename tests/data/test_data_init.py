@@ -1,0 +1,83 @@
+"""The package surface: exports, the error hierarchy and load_dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import layerwise.data as data_pkg
+from layerwise.data import (
+    DATASETS,
+    ChecksumError,
+    CorruptFileError,
+    DatasetError,
+    MissingDataError,
+    UnsafePickleError,
+    load_dataset,
+)
+
+
+def test_public_names_are_exported() -> None:
+    for name in data_pkg.__all__:
+        assert hasattr(data_pkg, name), name
+    for name in (
+        "load_CIFAR_batch",
+        "load_CIFAR10",
+        "get_CIFAR10_data",
+        "load_mnist",
+        "get_MNIST_data",
+        "load_digits_data",
+        "read_idx",
+        "REGISTRY",
+        "DATASETS",
+    ):
+        assert name in data_pkg.__all__
+
+
+def test_every_error_is_a_dataset_error() -> None:
+    for error in (ChecksumError, CorruptFileError, MissingDataError, UnsafePickleError):
+        assert issubclass(error, DatasetError)
+        assert not issubclass(DatasetError, error)
+    assert issubclass(DatasetError, Exception)
+
+
+def test_unknown_dataset_lists_the_valid_names() -> None:
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; expected one of") as info:
+        load_dataset("imagenet")
+    for name in DATASETS:
+        assert name in str(info.value)
+
+
+def test_load_dataset_digits_in_the_requested_dtype() -> None:
+    data = load_dataset("digits", dtype=np.float64)
+    assert data["X_train"].dtype == np.float64 and data["X_train"].shape == (1257, 64)
+    assert data["y_train"].dtype == np.int64
+
+
+def test_load_dataset_passes_folder_and_dtype_to_cifar10(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake(**kwargs: Any) -> dict[str, np.ndarray]:
+        seen.update(kwargs)
+        return {}
+
+    monkeypatch.setattr(data_pkg, "get_CIFAR10_data", fake)
+    load_dataset("cifar10", data_dir=tmp_path, dtype=np.float32)
+    assert seen == {"data_dir": tmp_path, "dtype": np.float32}
+
+
+def test_load_dataset_mnist_offline_without_files_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(MissingDataError, match=r"train-images-idx3-ubyte\.gz"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_load_dataset_real_mnist(mnist_dir: Path) -> None:
+    data = load_dataset("mnist", data_dir=mnist_dir)
+    assert data["X_train"].shape == (55000, 784) and data["X_train"].dtype == np.float32
+    assert data["X_test"].shape == (10000, 784)
+    assert data["y_val"].dtype == np.int64
