@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,15 @@ from layerwise.io import load_model
 SRC = Path(layerwise.__file__).resolve().parent.parent
 EPOCHS = 3
 TRAIN_ARGS = ["--epochs", str(EPOCHS), "--hidden", "32", "--print-every", "5"]
-RUN_FILES = {"config.json", "metrics.json", "metrics.csv", "model.npz", "model.json", "curves.png"}
+RUN_FILES = {
+    "config.json",
+    "metrics.json",
+    "metrics.csv",
+    "model.npz",
+    "model.json",
+    "curves.png",
+    "checkpoints",  # the latest checkpoint, for --resume (also after Ctrl-C)
+}
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -317,6 +326,14 @@ def _assert_one_line_error(rc: int, out: str, err: str, match: str) -> None:
         (["evaluate"], r"required: RUN"),
         (["evaluate", "/no/such/run"], r"run folder '/no/such/run' does not exist"),
         (["gradcheck", "--seed", "x"], r"--seed: expected an integer"),
+        (["train", "--dropout", "1"], r"--dropout: expected a probability in \[0, 1\)"),
+        (["train", "--activation", "gelu"], r"--activation: invalid choice: 'gelu'"),
+        (["train", "--norm", "batchnorm"], r"--norm: only --model fc normalises, not two-layer"),
+        (["train", "--weight-init", "he"], r"--weight-init: only --model fc"),
+        (["train", "--lr-schedule", "linear"], r"--lr-schedule: expected cosine"),
+        (["train", "--lr-schedule", "step:0"], r"step_size must be a positive integer"),
+        (["train", "--early-stopping", "0"], r"--early-stopping: expected an integer >= 1"),
+        (["train", "--resume", "/no/such/run"], r"--resume: '/no/such/run' holds no config"),
     ],
 )
 def test_bad_options(
@@ -329,9 +346,9 @@ def test_bad_options(
 
 def test_existing_out_is_never_overwritten(trained: dict[str, Any]) -> None:
     run: Path = trained["run"]
-    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     _assert_one_line_error(*_run(["train", "--out", str(run)]), r"already exists and is not empty")
-    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
@@ -362,7 +379,8 @@ def test_evaluate_corrupt_model(trained: dict[str, Any], tmp_path: Path) -> None
     copy = tmp_path / "run"
     copy.mkdir()
     for p in trained["run"].iterdir():
-        (copy / p.name).write_bytes(p.read_bytes())
+        if p.is_file():
+            (copy / p.name).write_bytes(p.read_bytes())
     meta = json.loads((copy / "model.json").read_text())
     meta["param_shapes"]["theta1"] = [64, 33]
     (copy / "model.json").write_text(json.dumps(meta))
@@ -378,7 +396,8 @@ def test_evaluate_missing_dataset(
     copy = tmp_path / "run"
     copy.mkdir()
     for p in trained["run"].iterdir():
-        (copy / p.name).write_bytes(p.read_bytes())
+        if p.is_file():
+            (copy / p.name).write_bytes(p.read_bytes())
     config = json.loads((copy / "config.json").read_text())
     config["dataset"] = "mnist"
     (copy / "config.json").write_text(json.dumps(config))
@@ -432,3 +451,86 @@ def test_python_m_bad_option() -> None:
     proc = _python_m("train", "--lr", "-1")
     assert proc.returncode == 2
     assert proc.stderr == "layerwise: error: argument --lr: expected a number > 0, got '-1'\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Deeper networks and the training toolkit from the command line
+
+
+def _load_params(run: Path) -> dict[str, np.ndarray]:
+    with np.load(run / "model.npz", allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def test_fc_with_dropout_batchnorm_schedule_and_early_stopping(tmp_path: Path) -> None:
+    run = tmp_path / "fc"
+    argv = ["train", "--model", "fc", "--hidden", "64,48,32", "--activation", "leaky_relu",
+            "--dropout", "0.1", "--norm", "batchnorm", "--weight-init", "he",
+            "--update-rule", "adam", "--lr", "1e-3", "--lr-schedule", "cosine",
+            "--epochs", "30", "--early-stopping", "2", "--min-delta", "0.5", "--quiet",
+            "--out", str(run)]  # fmt: skip
+    rc, out, err = _run(argv)
+    assert rc == 0, err
+    config = json.loads((run / "config.json").read_text())
+    assert config["model_class"] == "FullyConnectedNet"
+    assert config["model_config"]["hidden_dims"] == [64, 48, 32]
+    assert config["model_config"]["normalization"] == "batchnorm"
+    metrics = json.loads((run / "metrics.json").read_text())
+    # A gain of 0.5 happens at most once (from chance level): patience 2 stops long before 30.
+    stopped_at = int(re.search(r"early stopping at epoch (\d+)", metrics["stopped_reason"])[1])
+    assert stopped_at <= 5
+    assert [row["epoch"] for row in metrics["epochs"]] == list(range(stopped_at + 1))
+    assert all(row["val_loss"] > 0 for row in metrics["epochs"])
+    assert metrics["test_acc"] > 0.8
+    assert "running_mean1" in json.loads((run / "model.json").read_text())["buffer_shapes"]
+    rc, out, _ = _run(["evaluate", str(run)])
+    assert rc == 0 and f"test accuracy: {metrics['test_acc']:f}" in out
+
+
+def test_resume_with_more_epochs_equals_a_straight_run(tmp_path: Path) -> None:
+    common = ["--model", "fc", "--hidden", "32", "--dropout", "0.2", "--update-rule", "adam",
+              "--lr", "1e-3", "--quiet"]  # fmt: skip
+    assert _run(["train", *common, "--epochs", "4", "--out", str(tmp_path / "a")])[0] == 0
+    assert _run(["train", *common, "--epochs", "2", "--out", str(tmp_path / "b")])[0] == 0
+    rc, _, err = _run(["train", "--resume", str(tmp_path / "b"), "--epochs", "4"])
+    assert rc == 0, err
+    a, b = _load_params(tmp_path / "a"), _load_params(tmp_path / "b")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    ma = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    mb = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert ma["loss_history"] == mb["loss_history"]
+    # A finished run has nothing to resume unless --epochs grows.
+    _assert_one_line_error(*_run(["train", "--resume", str(tmp_path / "b")]), "already finished")
+
+
+def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    common = ["train", "--epochs", "150", "--hidden", "64", "--print-every", "1"]
+    straight = _python_m(*common, "--quiet", "--out", str(tmp_path / "straight"))
+    assert straight.returncode == 0, straight.stderr
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    run = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layerwise", *common, "--out", str(run)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until training is under way (epoch 3 or later)
+        if line.startswith("(Epoch 3 /"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    assert (run / "checkpoints" / "ckpt_latest.npz").exists()
+    assert not (run / "model.npz").exists()
+
+    resumed = _python_m("train", "--resume", str(run), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = _load_params(tmp_path / "straight"), _load_params(run)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])

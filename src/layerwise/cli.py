@@ -27,8 +27,11 @@ import numpy as np
 PROG = "layerwise"
 
 DATASETS = ("digits", "mnist", "cifar10")
-MODELS = {"two-layer": "TwoLayerNet", "three-layer": "ThreeLayerNet"}
-DEFAULT_HIDDEN = {"two-layer": (100,), "three-layer": (100, 100)}
+MODELS = {"two-layer": "TwoLayerNet", "three-layer": "ThreeLayerNet", "fc": "FullyConnectedNet"}
+DEFAULT_HIDDEN = {"two-layer": (100,), "three-layer": (100, 100), "fc": (100, 100)}
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+NORMS = ("none", "batchnorm", "layernorm")
+CHECKPOINT = "checkpoints/ckpt"  # inside the run folder; <CHECKPOINT>_latest.{npz,json}
 
 # The default recipe: a two-layer net (hidden 100) on the embedded digits in float32 with plain
 # SGD. Chosen by a grid over lr {0.05..1}, weight scale {1e-2, 1e-1}, batch {25, 50, 100},
@@ -136,6 +139,34 @@ def _hidden(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def _probability(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}")
+    return value
+
+
+def _lr_schedule(text: str) -> dict[str, Any]:
+    """'cosine', 'cosine:0.01', 'exponential:0.9' or 'step:5:0.5' -> a Solver lr_schedule."""
+    from layerwise.schedules import get_schedule
+
+    name, *values = text.split(":")
+    keys = {"cosine": ["min_factor"], "exponential": ["gamma"], "step": ["step_size", "gamma"]}
+    if name not in keys or len(values) > len(keys[name]):
+        raise argparse.ArgumentTypeError(
+            f"expected cosine[:MIN_FACTOR], exponential[:GAMMA] or step[:STEP_SIZE[:GAMMA]], "
+            f"got {text!r}"
+        )
+    spec: dict[str, Any] = {"name": name}
+    for key, value in zip(keys[name], values, strict=False):
+        spec[key] = int(value) if key == "step_size" and value.isdigit() else _number(value)
+    try:
+        get_schedule(spec, num_epochs=1)  # validate the options now, not after data loading
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return spec
+
+
 # --------------------------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------------------------
@@ -232,6 +263,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the loss every N iterations",
     )
     train.add_argument("--quiet", action="store_true", help="print only the final results")
+    train.add_argument(
+        "--activation", choices=ACTIVATIONS, default="relu", help="hidden-layer activation"
+    )
+    train.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="probability of dropping each hidden unit during training",
+    )
+    train.add_argument(
+        "--norm", choices=NORMS, default="none", help="normalisation after each hidden affine (fc)"
+    )
+    train.add_argument(
+        "--weight-init",
+        choices=("he", "xavier"),
+        help="scale initial weights by fan-in (fc; default: --weight-scale)",
+    )
+    train.add_argument(
+        "--lr-schedule",
+        type=_lr_schedule,
+        metavar="SCHEDULE",
+        help="cosine[:MIN_FACTOR], exponential[:GAMMA] or step[:STEP_SIZE[:GAMMA]]; "
+        "multiplies with --lr-decay",
+    )
+    train.add_argument(
+        "--early-stopping",
+        type=_int_at_least(1),
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a validation-accuracy gain; keep the best model",
+    )
+    train.add_argument(
+        "--min-delta",
+        type=_non_negative_float,
+        default=0.0,
+        help="the validation-accuracy gain that counts as one for --early-stopping",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue an interrupted run in its folder (its own settings; --epochs may raise "
+        "the total)",
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser(
@@ -335,20 +409,33 @@ def epoch_rows(
 
 
 def _resolve_hidden(args: argparse.Namespace) -> tuple[int, ...]:
-    expected = len(DEFAULT_HIDDEN[args.model])
     hidden: tuple[int, ...] = args.hidden or DEFAULT_HIDDEN[args.model]
+    if args.model == "fc":
+        return hidden
+    expected = len(DEFAULT_HIDDEN[args.model])
     if len(hidden) != expected:
         raise UsageError(
             f"argument --hidden: model {args.model} needs {expected} hidden size(s), got "
-            f"{len(hidden)} ({','.join(map(str, hidden))})"
+            f"{len(hidden)} ({','.join(map(str, hidden))}); use --model fc for any depth"
         )
     return hidden
+
+
+def _check_model_options(args: argparse.Namespace) -> None:
+    if args.model != "fc":
+        if args.norm != "none":
+            raise UsageError(f"argument --norm: only --model fc normalises, not {args.model}")
+        if args.weight_init is not None:
+            raise UsageError(f"argument --weight-init: only --model fc takes it, not {args.model}")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from layerwise.io import create_run_dir
 
+    if args.resume is not None:
+        return _resume(args)
     hidden = _resolve_hidden(args)
+    _check_model_options(args)
     # Claim the run folder first: a taken --out fails before minutes of data loading.
     out_existed = args.out is not None and Path(args.out).exists()
     name_hint = f"{args.dataset}-{args.model}"
@@ -363,9 +450,70 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise
 
 
-def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path) -> int:
-    from layerwise.io import save_model, write_csv, write_json
+def _resume(args: argparse.Namespace) -> int:
+    """Rebuild the run from its own config.json argv, load its latest checkpoint, go on."""
+    from layerwise.io import read_json
+
+    run_dir = Path(args.resume)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise UsageError(f"argument --resume: {str(run_dir)!r} holds no config.json of a run")
+    if not Path(f"{run_dir / CHECKPOINT}_latest.json").is_file():
+        raise UsageError(
+            f"argument --resume: {str(run_dir)!r} has no checkpoint to resume from "
+            f"(expected {CHECKPOINT}_latest.json)"
+        )
+    try:
+        saved_argv = list(read_json(config_path)["argv"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"argument --resume: cannot read the run's settings: {e}") from None
+    argv = list(saved_argv)
+    given = list(args.argv)
+    if "--epochs" in given:  # the one setting a resume may change: train for longer
+        argv += ["--epochs", given[given.index("--epochs") + 1]]
+    if args.quiet:
+        argv.append("--quiet")
+    resumed = build_parser().parse_args(argv)
+    resumed.argv = saved_argv
+    resumed.out = str(run_dir)
+    return _train_into(resumed, _resolve_hidden(resumed), run_dir, resume=True)
+
+
+def _build_model(
+    args: argparse.Namespace, hidden: tuple[int, ...], input_dim: int, num_classes: int
+) -> Any:
     from layerwise.models import MODEL_CLASSES
+
+    common: dict[str, Any] = {
+        "input_dim": input_dim,
+        "num_classes": num_classes,
+        "weight_scale": args.weight_scale,
+        "reg": args.reg,
+        "dtype": args.dtype,
+        "activation": args.activation,
+        "dropout": args.dropout,
+        # A private generator for the weights and fresh dropout masks: the same --seed gives
+        # the same run, and the global stream is left alone. (seed= would fix the masks.)
+        "rng": np.random.default_rng([args.seed, 1]),
+    }
+    if args.model == "two-layer":
+        dims: dict[str, Any] = {"hidden_dim": hidden[0]}
+    elif args.model == "three-layer":
+        dims = {"hidden_dim_1": hidden[0], "hidden_dim_2": hidden[1]}
+    else:
+        dims = {
+            "hidden_dims": list(hidden),
+            "normalization": None if args.norm == "none" else args.norm,
+            "weight_init": args.weight_init,
+        }
+    model_cls: Any = MODEL_CLASSES[MODELS[args.model]]  # each class has its own keywords
+    return model_cls(**common, **dims)
+
+
+def _train_into(
+    args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path, resume: bool = False
+) -> int:
+    from layerwise.io import save_model, write_csv, write_json
     from layerwise.plots import plot_training, save_figure
     from layerwise.solver import Solver
 
@@ -375,23 +523,8 @@ def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path
     X_train = data["X_train"]
     input_dim = int(np.prod(X_train.shape[1:]))
     num_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test"))) + 1
-
-    class_name = MODELS[args.model]
-    dims = (
-        {"hidden_dim": hidden[0]}
-        if args.model == "two-layer"
-        else {"hidden_dim_1": hidden[0], "hidden_dim_2": hidden[1]}
-    )
-    model_cls: Any = MODEL_CLASSES[class_name]  # each class has its own keyword arguments
-    model = model_cls(
-        input_dim=input_dim,
-        num_classes=num_classes,
-        weight_scale=args.weight_scale,
-        reg=args.reg,
-        dtype=args.dtype,
-        seed=args.seed,
-        **dims,
-    )
+    model = _build_model(args, hidden, input_dim, num_classes)
+    class_name = type(model).__name__
 
     config = {
         "command": "train",
@@ -411,8 +544,15 @@ def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path
         "update_rule": args.update_rule,
         "learning_rate": args.lr,
         "lr_decay": args.lr_decay,
+        "lr_schedule": args.lr_schedule,
         "reg": args.reg,
         "weight_scale": args.weight_scale,
+        "weight_init": args.weight_init,
+        "activation": args.activation,
+        "dropout": args.dropout,
+        "norm": args.norm,
+        "early_stopping": args.early_stopping,
+        "min_delta": args.min_delta,
         "dtype": args.dtype,
         "seed": args.seed,
         "print_every": args.print_every,
@@ -423,7 +563,8 @@ def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path
         "argv": list(args.argv),
     }
     # Written before training, so even an interrupted run says what it was.
-    write_json(run_dir / "config.json", config)
+    if not resume:
+        write_json(run_dir / "config.json", config)
 
     say(
         f"Training {class_name} (hidden {','.join(map(str, hidden))}) on {args.dataset}: "
@@ -435,15 +576,38 @@ def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path
         update_rule=args.update_rule,
         optim_config={"learning_rate": args.lr},
         lr_decay=args.lr_decay,
+        lr_schedule=args.lr_schedule,
         batch_size=args.batch_size,
         num_epochs=args.epochs,
         print_every=args.print_every,
         verbose=not args.quiet,
         seed=args.seed,
         progress=not args.quiet,
+        patience=args.early_stopping,
+        min_delta=args.min_delta,
+        checkpoint_name=str(run_dir / CHECKPOINT),
+        keep_checkpoints=False,
     )
+    if resume:
+        from layerwise.checkpoint import CheckpointError
+
+        try:
+            solver.resume(f"{run_dir / CHECKPOINT}_latest")
+        except CheckpointError as e:
+            raise UsageError(f"argument --resume: {e}") from None
+        if solver._t >= solver.num_iterations:
+            raise UsageError(
+                f"argument --resume: {str(run_dir)!r} already finished its {solver.epoch} "
+                "epochs; pass a larger --epochs to train further"
+            )
+        say(f"Resuming {run_dir} at epoch {solver.epoch} (iteration {solver._t})")
     start = time.perf_counter()
-    solver.train()
+    try:
+        solver.train()
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"checkpoint saved; continue with: {PROG} train --resume {run_dir}"
+        ) from None
     train_seconds = time.perf_counter() - start
 
     # The Solver has swapped the best parameters into the model: these are what we evaluate
@@ -458,13 +622,16 @@ def _train_into(args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path
         # The last accuracies are recorded at the end of the last completed epoch. Counting
         # back from there (rather than assuming index 0 = epoch 0) also labels correctly a
         # run whose first record is epoch 1 (one iteration per epoch) or that stopped early.
-        last_epoch=getattr(solver, "epoch", len(solver.val_acc_history) - 1),
+        last_epoch=solver.epoch,
     )
+    for row, val_loss in zip(rows, solver.val_loss_history, strict=True):
+        row["val_loss"] = val_loss
     metrics = {
         "epochs": rows,
         "loss_history": solver.loss_history,
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
+        "val_loss_history": solver.val_loss_history,
         "best_val_acc": solver.best_val_acc,
         "val_acc": val_acc,
         "test_acc": test_acc,
@@ -585,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"{PROG}: interrupted{f'; {e}' if str(e) else ''}", file=sys.stderr)
         return 130
     return status

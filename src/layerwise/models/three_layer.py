@@ -26,6 +26,8 @@ class ThreeLayerNet(AffineStackNet):
       private generator and fixes the dropout masks (see :class:`AffineStackNet`).
     - activation: 'relu' (default), 'leaky_relu', 'sigmoid' or 'tanh'.
     - dropout: the probability of dropping each hidden unit during training (default 0: off).
+    - rng: a ``np.random.Generator`` for the weights and fresh dropout masks (reproducible
+      training); takes precedence over the global stream.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class ThreeLayerNet(AffineStackNet):
         seed: int | None = None,
         activation: str = "relu",
         dropout: float = 0.0,
+        rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__(
             [input_dim, hidden_dim_1, hidden_dim_2, num_classes],
@@ -49,6 +52,7 @@ class ThreeLayerNet(AffineStackNet):
             seed,
             activation,
             dropout,
+            rng=rng,
         )
 
     def get_config(self) -> dict[str, Any]:
