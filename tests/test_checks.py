@@ -17,9 +17,12 @@ LAYER_ROWS = [
     "affine dtheta",
     "affine dtheta0",
     "relu dx",
+    "leaky_relu dx",
     "sigmoid dx",
     "tanh dx",
     *(f"affine_{a} {g}" for a in ("relu", "sigmoid", "tanh") for g in ("dx", "dtheta", "dtheta0")),
+    "dropout dx",
+    *(f"{n} {g}" for n in ("batchnorm", "layernorm") for g in ("dx", "dgamma", "dbeta")),
     "softmax_loss dx",
     "svm_loss dx",
 ]
@@ -29,6 +32,14 @@ MODEL_ROWS = [
     for reg in (0.0, 0.7)
     for p in sorted(f"theta{i}{s}" for i in range(1, n + 1) for s in ("", "_0"))
 ]
+FC_THETAS = [f"theta{i}{s}" for i in range(1, 4) for s in ("", "_0")]
+FC_NORMED = sorted([*FC_THETAS, "gamma1", "gamma2", "beta1", "beta2"])
+FC_ROWS = [
+    *(f"FullyConnectedNet(batchnorm, relu, dropout 0.25) {p}" for p in FC_NORMED),
+    *(f"FullyConnectedNet(layernorm, tanh) {p}" for p in FC_NORMED),
+    *(f"FullyConnectedNet(leaky_relu, dropout 0.25) {p}" for p in sorted(FC_THETAS)),
+    *(f"FullyConnectedNet(sigmoid) {p}" for p in sorted(FC_THETAS)),
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,9 @@ def report() -> list[tuple[str, float]]:
 
 
 def test_every_layer_and_parameter_is_checked(report: list[tuple[str, float]]) -> None:
-    assert [name for name, _ in report] == LAYER_ROWS + MODEL_ROWS
+    # A bias cancelled by batchnorm may be reported as an absolute "(zero gradient, abs)" row.
+    names = [name.replace(" (zero gradient, abs)", "") for name, _ in report]
+    assert names == LAYER_ROWS + MODEL_ROWS + FC_ROWS
 
 
 def test_every_error_is_small(report: list[tuple[str, float]]) -> None:
@@ -45,7 +58,7 @@ def test_every_error_is_small(report: list[tuple[str, float]]) -> None:
     assert bad == []
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_other_seeds_pass_and_differ(report: list[tuple[str, float]], seed: int) -> None:
     other = gradient_report(seed=seed)
     assert max(e for _, e in other) <= TOLERANCE
@@ -97,11 +110,12 @@ def test_broken_model_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(models_base, "affine_backward", scaled)
     flagged = _flagged(gradient_report())
-    assert flagged <= set(MODEL_ROWS)
+    assert flagged <= set(MODEL_ROWS + FC_ROWS)
     for reg in (0.0, 0.7):
         assert {f"TwoLayerNet(reg={reg}) theta2", f"ThreeLayerNet(reg={reg}) theta3"} <= flagged
         # Biases were left correct.
         assert f"TwoLayerNet(reg={reg}) theta2_0" not in flagged
+    assert "FullyConnectedNet(sigmoid) theta3" in flagged
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "0", True, None])
