@@ -28,8 +28,8 @@ train: $(VENV)/.installed-core
 	$(VENV)/bin/layerwise train $(ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests $(wildcard benchmarks examples)
+	$(VENV)/bin/ruff format --check src tests $(wildcard benchmarks examples)
 	$(VENV)/bin/mypy
 
 ## Lint, type-check and run the whole suite (two workers: CI has two cores).
