@@ -52,6 +52,33 @@ def _away_from_zero(x: Array, margin: float = 1e-3) -> Array:
     return x
 
 
+def _multi_input_rows(
+    name: str,
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    inputs: dict[str, Array],
+    rng: np.random.Generator,
+) -> list[Row]:
+    """Rows for a layer ``forward(*inputs) -> (out, cache)`` whose backward returns one
+    gradient per input, in order (affine sandwiches: x, theta, theta0; norms: x, gamma, beta).
+    """
+    args = list(inputs.values())
+    out, cache = forward(*args)
+    dout = rng.standard_normal(out.shape)
+    grads = backward(dout, cache)
+
+    def f(_v: Array) -> Array:
+        # The checker perturbs one of ``args`` in place; calling with all of them sees it.
+        result: Array = forward(*args)[0]
+        return result
+
+    return [
+        (f"{name} {gname}", gradient_check.rel_error(grad, num_grad))
+        for (gname, arr), grad in zip(inputs.items(), grads, strict=True)
+        for num_grad in [gradient_check.eval_numerical_gradient_array(f, arr, dout)]
+    ]
+
+
 def _layer_rows(rng: np.random.Generator) -> list[Row]:
     rows: list[Row] = []
     num = gradient_check.eval_numerical_gradient_array
@@ -107,27 +134,12 @@ def _layer_rows(rng: np.random.Generator) -> list[Row]:
         ("affine_tanh", layer_utils.affine_tanh_forward, layer_utils.affine_tanh_backward),
     ]
     for name, forward, backward in sandwiches:
-        x = rng.standard_normal((_M, *_D_SHAPE))
-        theta = rng.standard_normal((d, _H))
-        theta0 = rng.standard_normal(_H)
-        dout = rng.standard_normal((_M, _H))
-        _, cache = forward(x, theta, theta0)
-        grads = backward(dout, cache)
-        inputs = {"dx": x, "dtheta": theta, "dtheta0": theta0}
-        for (gname, arr), grad in zip(inputs.items(), grads, strict=True):
-
-            def f(
-                _v: Array,
-                fwd: Callable[..., Any] = forward,
-                x: Array = x,
-                theta: Array = theta,
-                theta0: Array = theta0,
-            ) -> Array:
-                # The checker perturbs `arr` (one of these) in place; reading them sees it.
-                out: Array = fwd(x, theta, theta0)[0]
-                return out
-
-            rows.append((f"{name} {gname}", err(grad, num(f, arr, dout))))
+        inputs = {
+            "dx": rng.standard_normal((_M, *_D_SHAPE)),
+            "dtheta": rng.standard_normal((d, _H)),
+            "dtheta0": rng.standard_normal(_H),
+        }
+        rows += _multi_input_rows(name, forward, backward, inputs, rng)
 
     # Dropout with a fixed mask (a seed), in training mode.
     x = rng.standard_normal((_M, _H))
@@ -149,26 +161,12 @@ def _layer_rows(rng: np.random.Generator) -> list[Row]:
         ("layernorm", layers.layernorm_forward, layers.layernorm_backward),
     ]  # fmt: skip
     for name, forward, backward in norms:
-        x = 3 * rng.standard_normal((_M, _H)) + 1
-        gamma = rng.standard_normal(_H)
-        beta = rng.standard_normal(_H)
-        dout = rng.standard_normal((_M, _H))
-        _, cache = forward(x, gamma, beta)
-        grads = backward(dout, cache)
-        inputs = {"dx": x, "dgamma": gamma, "dbeta": beta}
-        for (gname, arr), grad in zip(inputs.items(), grads, strict=True):
-
-            def g(
-                _v: Array,
-                fwd: Callable[..., Any] = forward,
-                x: Array = x,
-                gamma: Array = gamma,
-                beta: Array = beta,
-            ) -> Array:
-                out: Array = fwd(x, gamma, beta)[0]
-                return out
-
-            rows.append((f"{name} {gname}", err(grad, num(g, arr, dout))))
+        inputs = {
+            "dx": 3 * rng.standard_normal((_M, _H)) + 1,
+            "dgamma": rng.standard_normal(_H),
+            "dbeta": rng.standard_normal(_H),
+        }
+        rows += _multi_input_rows(name, forward, backward, inputs, rng)
 
     # Losses: gradient of the scalar loss with respect to the scores.
     for name, loss_fn in (("softmax_loss", layers.softmax_loss), ("svm_loss", layers.svm_loss)):

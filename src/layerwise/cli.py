@@ -338,19 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------------------------
 
 
-def accuracy(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
-    """Fraction of the N examples of X (N, ...) whose top-scoring class equals y (N,)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of the N examples of X (N, ...) whose predicted class equals y (N,)."""
     if len(X) != len(y) or len(X) == 0:
         raise ValueError(
             f"accuracy needs as many labels as examples, at least one; got {len(X)} and {len(y)}"
         )
-    correct = 0
-    for start in range(0, len(X), batch_size):
-        scores = model.loss(X[start : start + batch_size])
-        correct += int(np.sum(np.argmax(scores, axis=1) == y[start : start + batch_size]))
-    return correct / len(X)
+    return float(np.mean(model.predict(X) == y))
 
 
 def _load_data(dataset: str, data_dir: str | None, dtype: str) -> dict[str, np.ndarray]:

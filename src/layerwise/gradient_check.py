@@ -50,6 +50,22 @@ def _check_float_array(where: str, x: Any) -> Array:
     return x
 
 
+def _probe(fx: Callable[[Array], Any], x: Array, ix: tuple[int, ...], h: float) -> tuple[Any, Any]:
+    """``(f(x + h e_ix), f(x - h e_ix))``, with x[ix] restored afterwards.
+
+    Results are copied, since f may return a view of a buffer it reuses.
+    """
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        pos = np.array(fx(x), dtype=np.float64, copy=True)
+        x[ix] = old - h
+        neg = np.array(fx(x), dtype=np.float64, copy=True)
+    finally:
+        x[ix] = old
+    return pos, neg
+
+
 def eval_numerical_gradient(
     f: Callable[..., Any], x: Array, verbose: bool = True, h: float = 1e-5
 ) -> Array:
@@ -64,13 +80,8 @@ def eval_numerical_gradient(
     fx = _as_function_of_x(f)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        fxph = float(fx(x))
-        x[ix] = old - h
-        fxmh = float(fx(x))
-        x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
+        pos, neg = _probe(fx, x, ix, h)
+        grad[ix] = (float(pos) - float(neg)) / (2 * h)
         if verbose:
             print(ix, grad[ix])
     return grad
@@ -91,12 +102,7 @@ def eval_numerical_gradient_array(
     fx = _as_function_of_x(f)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        pos = np.array(fx(x), dtype=np.float64, copy=True)
-        x[ix] = old - h
-        neg = np.array(fx(x), dtype=np.float64, copy=True)
-        x[ix] = old
+        pos, neg = _probe(fx, x, ix, h)
         if pos.shape != np.shape(df):
             raise ValueError(
                 f"eval_numerical_gradient_array: f(x) has shape {pos.shape} but df has shape "
@@ -133,13 +139,8 @@ def grad_check_sparse(
         ix = tuple(
             int(rng.integers(n)) if rng is not None else int(np.random.randint(n)) for n in x.shape
         )
-        old = x[ix]
-        x[ix] = old + h
-        fxph = float(fx(x))
-        x[ix] = old - h
-        fxmh = float(fx(x))
-        x[ix] = old
-        grad_numerical = (fxph - fxmh) / (2 * h)
+        pos, neg = _probe(fx, x, ix, h)
+        grad_numerical = (float(pos) - float(neg)) / (2 * h)
         grad_analytic = float(analytic_grad[ix])
         err = abs(grad_numerical - grad_analytic) / max(
             1e-12, abs(grad_numerical) + abs(grad_analytic)
