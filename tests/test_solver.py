@@ -406,3 +406,38 @@ def test_resume_refuses_a_mismatched_solver(data, tmp_path):
         other.resume(tmp_path / "c_latest")
     with pytest.raises(CheckpointError, match="does not exist"):
         other.resume(tmp_path / "missing")
+
+
+def test_epoch_callback_sees_each_epoch_and_can_stop(data):
+    seen = []
+
+    def callback(solver):
+        seen.append((solver.epoch, solver.val_acc_history[-1]))
+        return "enough" if solver.epoch == 2 else None
+
+    solver = Solver(
+        make_model(),
+        data,
+        num_epochs=5,
+        batch_size=50,
+        verbose=False,
+        seed=0,
+        epoch_callback=callback,
+    )
+    solver.train()
+    assert [e for e, _ in seen] == [0, 1, 2]
+    assert solver.stopped_reason == "enough"
+
+
+def test_epoch_callback_exceptions_propagate(data):
+    class Pruned(Exception):
+        pass
+
+    def prune(solver):
+        raise Pruned
+
+    solver = Solver(make_model(), data, num_epochs=2, verbose=False, epoch_callback=prune)
+    with pytest.raises(Pruned):
+        solver.train()
+    with pytest.raises(ValueError, match="epoch_callback"):
+        Solver(make_model(), data, epoch_callback=3)

@@ -81,6 +81,9 @@ class Solver:
       seed's behaviour); False leaves the last ones.
     - keep_checkpoints: keep one checkpoint per epoch (default True); False keeps only
       ``<name>_latest``.
+    - epoch_callback: ``f(solver)`` called after every accuracy check (the histories already
+      hold it); returning a string stops training with that as ``stopped_reason``, and an
+      exception it raises (e.g. a tuner's "prune this trial") propagates out of ``train()``.
     Any other keyword raises ValueError.
     """
 
@@ -119,6 +122,9 @@ class Solver:
         self.min_delta = check_non_negative("min_delta", kwargs.pop("min_delta", 0.0))
         self.restore_best = bool(kwargs.pop("restore_best", True))
         self.keep_checkpoints = bool(kwargs.pop("keep_checkpoints", True))
+        self.epoch_callback = kwargs.pop("epoch_callback", None)
+        if self.epoch_callback is not None and not callable(self.epoch_callback):
+            raise ValueError(f"epoch_callback must be callable; got {self.epoch_callback!r}")
         if kwargs:
             raise ValueError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
 
@@ -344,6 +350,10 @@ class Solver:
         self._check_early_stopping(val_acc, say)
         if self.checkpoint_name is not None:
             self.save_checkpoint()
+        if self.epoch_callback is not None:
+            reason = self.epoch_callback(self)
+            if isinstance(reason, str) and self.stopped_reason is None:
+                self.stopped_reason = reason
 
     def _check_early_stopping(self, val_acc: float, say: Callable[[str], None]) -> None:
         if val_acc > self._monitor_best + self.min_delta:
