@@ -11,33 +11,35 @@ def test_sgd_default_learning_rate():
     next_w, config = optim.sgd(w, dw)
     np.testing.assert_allclose(next_w, [1.0 - 0.005, 2.0 + 0.01])
     assert config == {"learning_rate": 1e-2}
-    np.testing.assert_array_equal(w, [1.0, 2.0])  # inputs untouched
+    assert next_w is w  # updated in place, as CS231n's sgd
+    np.testing.assert_array_equal(dw, [0.5, -1.0])  # the gradient is never modified
 
 
 def test_sgd_momentum_two_steps():
     w, dw = np.array([1.0]), np.array([2.0])
-    w1, cfg = optim.sgd_momentum(w, dw)
-    assert w1 == pytest.approx(1.0 - 0.02)  # v = -0.02
-    w2, cfg = optim.sgd_momentum(w1, dw, cfg)
-    assert w2 == pytest.approx(w1 + (0.9 * -0.02 - 0.02))
+    w, cfg = optim.sgd_momentum(w, dw)
+    assert w[0] == pytest.approx(1.0 - 0.02)  # v = -0.02
+    w, cfg = optim.sgd_momentum(w, dw, cfg)
+    assert w[0] == pytest.approx(1.0 - 0.02 + (0.9 * -0.02 - 0.02))
     assert cfg["learning_rate"] == 1e-2 and cfg["momentum"] == 0.9
 
 
 def test_nesterov_momentum_two_steps():
     w, dw = np.array([1.0]), np.array([2.0])
-    w1, cfg = optim.nesterov_momentum(w, dw)
+    w, cfg = optim.nesterov_momentum(w, dw)
     v1 = -0.02
-    assert w1 == pytest.approx(1.0 - 0.9 * 0.0 + 1.9 * v1)
-    w2, cfg = optim.nesterov_momentum(w1, dw, cfg)
+    w1 = 1.0 - 0.9 * 0.0 + 1.9 * v1
+    assert w[0] == pytest.approx(w1)
+    w, cfg = optim.nesterov_momentum(w, dw, cfg)
     v2 = 0.9 * v1 - 0.02
-    assert w2 == pytest.approx(w1 - 0.9 * v1 + 1.9 * v2)
+    assert w[0] == pytest.approx(w1 - 0.9 * v1 + 1.9 * v2)
 
 
 def test_rmsprop_one_step():
-    w, dw = np.array([1.0, -1.0]), np.array([0.1, -0.3])
-    next_w, cfg = optim.rmsprop(w, dw)
+    w0, dw = np.array([1.0, -1.0]), np.array([0.1, -0.3])
+    next_w, cfg = optim.rmsprop(w0.copy(), dw)
     cache = 0.01 * dw**2
-    np.testing.assert_allclose(next_w, w - 1e-2 * dw / (np.sqrt(cache) + 1e-8))
+    np.testing.assert_allclose(next_w, w0 - 1e-2 * dw / (np.sqrt(cache) + 1e-8))
     np.testing.assert_allclose(cfg["cache"], cache)
 
 

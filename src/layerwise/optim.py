@@ -7,7 +7,9 @@ Every rule has the signature ``rule(w, dw, config=None) -> (next_w, config)``:
   (velocity, moment estimates, ...). Missing entries get their defaults with ``setdefault``,
   so the dict a rule returns holds everything needed to continue exactly.
 
-Rules never modify ``w`` or ``dw``; state arrays in ``config`` are updated in place.
+Rules update ``w`` in place and return it (as CS231n's ``sgd`` does: no new parameter array
+per step on the training hot path); ``dw`` is never modified. State arrays in ``config`` are
+updated in place too. Pass ``w.copy()`` to keep the old value.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def sgd(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Confi
     """
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
-    next_w = w - config["learning_rate"] * dw
-    return next_w, config
+    w -= config["learning_rate"] * dw
+    return w, config
 
 
 def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -44,7 +46,8 @@ def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Arr
     v = config.setdefault("velocity", np.zeros_like(w))
     v *= config["momentum"]
     v -= config["learning_rate"] * dw
-    return w + v, config
+    w += v
+    return w, config
 
 
 def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -60,10 +63,11 @@ def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tupl
     config.setdefault("momentum", 0.9)
     v = config.setdefault("velocity", np.zeros_like(w))
     mu = config["momentum"]
-    v_prev = v.copy()
+    w -= mu * v  # the look-ahead correction uses the previous velocity
     v *= mu
     v -= config["learning_rate"] * dw
-    return w - mu * v_prev + (1 + mu) * v, config
+    w += (1 + mu) * v
+    return w, config
 
 
 def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -80,8 +84,8 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     decay = config["decay_rate"]
     cache *= decay
     cache += (1 - decay) * dw * dw
-    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
-    return next_w, config
+    w -= config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    return w, config
 
 
 def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -95,7 +99,8 @@ def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Conf
     """
     config = {} if config is None else config
     _adam_moments(w, dw, config)
-    return w - _adam_step(config), config
+    w -= _adam_step(config)
+    return w, config
 
 
 def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -111,7 +116,8 @@ def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Con
     config.setdefault("weight_decay", 0.01)
     _adam_moments(w, dw, config)
     step = _adam_step(config)
-    return w - step - config["learning_rate"] * config["weight_decay"] * w, config
+    w -= step + config["learning_rate"] * config["weight_decay"] * w
+    return w, config
 
 
 def _adam_moments(w: Array, dw: Array, config: Config) -> None:
@@ -130,10 +136,12 @@ def _adam_moments(w: Array, dw: Array, config: Config) -> None:
 
 
 def _adam_step(config: Config) -> Array:
+    """``learning_rate * m_hat / (sqrt(v_hat) + epsilon)``, in one temporary array."""
     t = config["t"]
-    m_hat = config["m"] / (1 - config["beta1"] ** t)
-    v_hat = config["v"] / (1 - config["beta2"] ** t)
-    step: Array = config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    step: Array = np.sqrt(config["v"] / (1 - config["beta2"] ** t))
+    step += config["epsilon"]
+    np.divide(config["m"], step, out=step)
+    step *= config["learning_rate"] / (1 - config["beta1"] ** t)
     return step
 
 

@@ -20,6 +20,7 @@ from layerwise.layer_utils import ACTIVATIONS, get_activation
 from layerwise.layers import (
     affine_backward,
     affine_forward,
+    affine_param_grads,
     batchnorm_backward,
     batchnorm_forward,
     dropout_backward,
@@ -289,7 +290,11 @@ class AffineStackNet:
         mode = "train" if training else "test"
         p = self.params
         L = self.num_layers
-        forward, _ = get_activation(self.activation)
+        forward, backward = get_activation(self.activation)
+        # ReLU, the common case, runs in place on arrays this method owns: the affine output
+        # becomes the activation, and its positive entries are the backward mask, so no cache
+        # and no temporaries beyond one boolean mask. Same values as relu_forward/backward.
+        fused_relu = self.activation == "relu"
         caches: list[tuple[Any, Any, Any, Any]] = []
         out = X
         for i in range(1, L):
@@ -302,7 +307,10 @@ class AffineStackNet:
                 )
             elif self.normalization == "layernorm":
                 out, norm_cache = layernorm_forward(out, p[f"gamma{i}"], p[f"beta{i}"])
-            out, act_cache = forward(out)
+            if fused_relu:
+                act_cache = np.maximum(out, 0, out=out)
+            else:
+                out, act_cache = forward(out)
             drop_cache = None
             if self.dropout > 0:
                 out, drop_cache = dropout_forward(out, self._dropout_param(i, mode))
@@ -312,23 +320,31 @@ class AffineStackNet:
             return scores
 
         loss, dscores = softmax_loss(scores, y)
-        _, backward = get_activation(self.activation)
         grads: dict[str, Array] = {}
-        dout, grads[f"theta{L}"], grads[f"theta{L}_0"] = affine_backward(dscores, last_cache)
+        if L == 1:
+            grads["theta1"], grads["theta1_0"] = affine_param_grads(dscores, last_cache)
+        else:
+            dout, grads[f"theta{L}"], grads[f"theta{L}_0"] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
             fc_cache, norm_cache, act_cache, drop_cache = caches[i - 1]
             if drop_cache is not None:
                 dout = dropout_backward(dout, drop_cache)
-            dout = backward(dout, act_cache)
+            if fused_relu:
+                dout *= act_cache > 0  # dout is this method's own array
+            else:
+                dout = backward(dout, act_cache)
             if self.normalization == "batchnorm":
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(dout, norm_cache)
             elif self.normalization == "layernorm":
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm_cache)
-            dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = affine_backward(dout, fc_cache)
+            if i == 1:  # nobody needs the gradient with respect to the input data
+                grads["theta1"], grads["theta1_0"] = affine_param_grads(dout, fc_cache)
+            else:
+                dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = affine_backward(dout, fc_cache)
         if self.reg:
             for i in range(1, L + 1):
                 w = p[f"theta{i}"]
-                loss += 0.5 * self.reg * float(np.sum(w * w))
+                loss += 0.5 * self.reg * float(np.vdot(w, w))
                 grads[f"theta{i}"] += self.reg * w
         return loss, grads
 
