@@ -43,7 +43,7 @@ def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Arr
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
-    v = config.setdefault("velocity", np.zeros_like(w))
+    v = _state(config, "velocity", w)
     v *= config["momentum"]
     v -= config["learning_rate"] * dw
     w += v
@@ -61,7 +61,7 @@ def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tupl
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
-    v = config.setdefault("velocity", np.zeros_like(w))
+    v = _state(config, "velocity", w)
     mu = config["momentum"]
     w -= mu * v  # the look-ahead correction uses the previous velocity
     v *= mu
@@ -80,11 +80,17 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
     config.setdefault("epsilon", 1e-8)
-    cache = config.setdefault("cache", np.zeros_like(w))
+    cache = _state(config, "cache", w)
     decay = config["decay_rate"]
     cache *= decay
-    cache += (1 - decay) * dw * dw
-    w -= config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    tmp = np.multiply(dw, dw)
+    tmp *= 1 - decay
+    cache += tmp
+    np.sqrt(cache, out=tmp)  # one temporary array for the whole update
+    tmp += config["epsilon"]
+    np.divide(dw, tmp, out=tmp)
+    tmp *= config["learning_rate"]
+    w -= tmp
     return w, config
 
 
@@ -98,8 +104,7 @@ def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Conf
     m and v (zeros like w), t (0).
     """
     config = {} if config is None else config
-    _adam_moments(w, dw, config)
-    w -= _adam_step(config)
+    w -= _adam_step(w, dw, config)
     return w, config
 
 
@@ -114,35 +119,48 @@ def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Con
     """
     config = {} if config is None else config
     config.setdefault("weight_decay", 0.01)
-    _adam_moments(w, dw, config)
-    step = _adam_step(config)
-    w -= step + config["learning_rate"] * config["weight_decay"] * w
+    decay = config.get("learning_rate", 1e-3) * config["weight_decay"]
+    step = _adam_step(w, dw, config)
+    w *= 1 - decay  # the decay uses the weights before this step's Adam update
+    w -= step
     return w, config
 
 
-def _adam_moments(w: Array, dw: Array, config: Config) -> None:
+def _state(config: Config, key: str, w: Array) -> Array:
+    """The state array ``config[key]``, created as zeros like ``w`` on first use.
+
+    (Not ``config.setdefault(key, np.zeros_like(w))``: that would allocate on every step.)
+    """
+    state = config.get(key)
+    if state is None:
+        state = config[key] = np.zeros_like(w)
+    return state
+
+
+def _adam_step(w: Array, dw: Array, config: Config) -> Array:
+    """Update Adam's moments in place and return the step
+    ``learning_rate * m_hat / (sqrt(v_hat) + epsilon)``, using one temporary array."""
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
     config.setdefault("epsilon", 1e-8)
-    m = config.setdefault("m", np.zeros_like(w))
-    v = config.setdefault("v", np.zeros_like(w))
-    config["t"] = config.get("t", 0) + 1
+    m = _state(config, "m", w)
+    v = _state(config, "v", w)
+    t = config["t"] = config.get("t", 0) + 1
     b1, b2 = config["beta1"], config["beta2"]
+    tmp = np.multiply(dw, 1 - b1, dtype=m.dtype)
     m *= b1
-    m += (1 - b1) * dw
+    m += tmp
+    np.multiply(dw, dw, out=tmp)
+    tmp *= 1 - b2
     v *= b2
-    v += (1 - b2) * dw * dw
-
-
-def _adam_step(config: Config) -> Array:
-    """``learning_rate * m_hat / (sqrt(v_hat) + epsilon)``, in one temporary array."""
-    t = config["t"]
-    step: Array = np.sqrt(config["v"] / (1 - config["beta2"] ** t))
-    step += config["epsilon"]
-    np.divide(config["m"], step, out=step)
-    step *= config["learning_rate"] / (1 - config["beta1"] ** t)
-    return step
+    v += tmp
+    np.divide(v, 1 - b2**t, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    tmp += config["epsilon"]
+    np.divide(m, tmp, out=tmp)
+    tmp *= config["learning_rate"] / (1 - b1**t)
+    return tmp
 
 
 #: Every update rule by name, as ``Solver(update_rule=...)`` and the CLI accept them.
