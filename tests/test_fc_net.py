@@ -183,3 +183,32 @@ def test_validation(kwargs, match):
     kwargs = {"hidden_dims": [3], **kwargs}
     with pytest.raises(ValueError, match=match):
         FullyConnectedNet(input_dim=4, num_classes=2, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"normalization": "batchnorm", "dropout": 0.2},
+        {"normalization": "layernorm", "activation": "tanh"},
+        {"activation": "leaky_relu", "reg": 0.05},
+        {"activation": "sigmoid"},
+    ],
+)
+def test_float32_path_matches_float64_reference(rng, options):
+    """Same loss and gradients in float32 as in float64 (relative error < 1e-4)."""
+    kwargs = {"input_dim": 12, "num_classes": 5, "weight_scale": 0.3, "seed": 4, **options}
+    m64 = FullyConnectedNet([16, 9], dtype=np.float64, **kwargs)
+    m32 = FullyConnectedNet([16, 9], dtype=np.float32, **kwargs)
+    m32.params = {k: v.astype(np.float32) for k, v in m64.params.items()}
+    X, y = rng.standard_normal((8, 12)), rng.integers(5, size=8)
+    l64, g64 = m64.loss(X, y)
+    l32, g32 = m32.loss(X.astype(np.float32), y)
+    assert abs(l64 - l32) / abs(l64) < 1e-4
+    for k in g64:
+        assert g32[k].dtype == np.float32, k
+        scale = np.abs(g64[k]).max()
+        if scale < 1e-12:  # a bias cancelled by batchnorm: zero up to rounding in both
+            assert np.abs(g32[k]).max() < 1e-6, k
+            continue
+        assert np.abs(g32[k] - g64[k]).max() / scale < 1e-4, k

@@ -69,3 +69,23 @@ def test_rules_by_name_and_unknown_name():
     assert optim.get_update_rule("adam") is optim.adam
     with pytest.raises(ValueError, match="'adagrad'"):
         optim.get_update_rule("adagrad")
+
+
+@pytest.mark.parametrize("name", sorted(optim.UPDATE_RULES))
+def test_float32_steps_match_float64(name):
+    """The float32 training path follows the float64 reference (relative error < 1e-4)."""
+    rule = optim.UPDATE_RULES[name]
+    rng = np.random.default_rng(0)
+    w64 = rng.standard_normal((20, 30))
+    grads = [rng.standard_normal((20, 30)) for _ in range(5)]
+    w32 = w64.astype(np.float32)
+    c64: dict = {"learning_rate": 1e-2}
+    c32: dict = {"learning_rate": 1e-2}
+    for g in grads:
+        w64, c64 = rule(w64, g, c64)
+        w32, c32 = rule(w32, g.astype(np.float32), c32)
+    assert w32.dtype == np.float32
+    assert np.max(np.abs(w32 - w64) / np.maximum(np.abs(w64), 1e-3)) < 1e-4
+    for key, value in c32.items():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32, key  # no float64 state on the float32 path
