@@ -32,9 +32,10 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check src tests $(wildcard benchmarks examples)
 	$(VENV)/bin/mypy
 
-## Lint, type-check and run the whole suite (two workers: CI has two cores).
+## Lint, type-check and run the whole suite (two workers: CI has two cores). One BLAS thread
+## per worker: two workers each asking for two threads on two cores slow each other down.
 test: lint
-	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
