@@ -1,4 +1,4 @@
-"""The ``layerwise`` command end to end: train, evaluate, gradcheck and its error handling."""
+"""The ``layerwise`` command end to end: train, evaluate, plot, gradcheck and its error handling."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ RUN_FILES = {
     "model.npz",
     "model.json",
     "curves.png",
+    "cost.png",
+    "predictions_correct.png",
+    "predictions_wrong.png",
+    "weights.png",
+    "confusion.png",
     "checkpoints",  # the latest checkpoint, for --resume (also after Ctrl-C)
 }
 
@@ -74,7 +79,8 @@ def _accuracy_by_hand(model: Any, X: np.ndarray, y: np.ndarray) -> float:
 def test_run_folder_content(trained: dict[str, Any]) -> None:
     run: Path = trained["run"]
     assert {p.name for p in run.iterdir()} == RUN_FILES
-    assert (run / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    for name in sorted(n for n in RUN_FILES if n.endswith(".png")):
+        assert (run / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), name
 
 
 def test_config_is_fully_resolved(trained: dict[str, Any]) -> None:
@@ -263,6 +269,74 @@ def test_evaluate_train_split(
     assert cli.main(["evaluate", str(trained["run"]), "--split", "train"]) == 0
     expected = _accuracy_by_hand(load_model(trained["run"]), digits["X_train"], digits["y_train"])
     assert capsys.readouterr().out == f"train accuracy: {expected:f}\n"
+
+
+# --------------------------------------------------------------------------------------------
+# plot
+# --------------------------------------------------------------------------------------------
+
+
+def _copy_run(run: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for p in run.iterdir():
+        if p.is_file():
+            (dest / p.name).write_bytes(p.read_bytes())
+    return dest
+
+
+def test_plot_redraws_the_figures_of_train(trained: dict[str, Any], tmp_path: Path) -> None:
+    # From the files alone (model.npz, metrics.json, config.json), `plot` draws exactly the
+    # figures `train` drew from the live Solver and model.
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    pngs = sorted(n for n in RUN_FILES if n.endswith(".png"))
+    drawn_by_train = {name: (copy / name).read_bytes() for name in pngs}
+    for name in pngs:
+        (copy / name).unlink()
+    rc, out, err = _run(["plot", str(copy)])
+    assert (rc, err) == (0, "")
+    assert sorted(Path(line).name for line in out.splitlines()) == pngs
+    for name in pngs:
+        assert (copy / name).read_bytes() == drawn_by_train[name], name
+
+
+def test_plot_show_without_a_display(
+    trained: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    rc, out, err = _run(["plot", str(copy), "--show"])
+    assert rc == 0 and len(out.splitlines()) == 6
+    assert err == f"layerwise: note: no display to show figures on; they are in {copy}\n"
+
+
+def test_plot_show_without_a_window_backend(
+    trained: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # what matplotlib falls back to when no GUI toolkit is installed
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    monkeypatch.setenv("DISPLAY", ":0")
+    rc, _, err = _run(["plot", str(copy), "--show"])
+    assert rc == 0
+    assert re.fullmatch(
+        r"layerwise: note: matplotlib has no window backend here \(agg\); .*\n", err, re.I
+    )
+
+
+def test_plot_errors(trained: dict[str, Any], tmp_path: Path) -> None:
+    _assert_one_line_error(*_run(["plot", str(tmp_path / "nope")]), r"'.*nope' does not exist")
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    (copy / "metrics.json").write_text('{"epochs": []}')
+    _assert_one_line_error(
+        *_run(["plot", str(copy)]), r"cannot draw the figures of .*: history is missing"
+    )
+    (copy / "metrics.json").unlink()
+    _assert_one_line_error(*_run(["plot", str(copy)]), r"metrics\.json' does not exist")
+    (copy / "model.npz").unlink()
+    _assert_one_line_error(*_run(["plot", str(copy)]), r"model\.npz' does not exist")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""The ``layerwise`` command: ``train``, ``evaluate`` and ``gradcheck``.
+"""The ``layerwise`` command: ``train``, ``evaluate``, ``plot`` and ``gradcheck``.
 
 ``layerwise train`` trains a model and leaves everything about the run in one folder:
 
 - ``config.json``: the fully resolved settings (written before training starts);
 - ``metrics.json`` / ``metrics.csv``: per-epoch loss and accuracies, final accuracies;
 - ``model.npz`` + ``model.json``: the parameters with the best validation accuracy;
-- ``curves.png``: loss and accuracy curves.
+- ``curves.png``, ``cost.png``: loss and accuracy curves, cost per epoch;
+- ``predictions_correct.png``, ``predictions_wrong.png``, ``weights.png``, ``confusion.png``:
+  the saved model on the test split (``layerwise plot RUN`` draws them all again).
 
 A mistake on the command line, a missing dataset or a bad run folder ends with one line
 ``layerwise: error: ...`` on stderr and exit status 2, never a traceback.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import sys
 import time
@@ -194,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model and write a run folder",
         description="Train a model with minibatch gradient descent and write a run folder "
-        "(config.json, metrics.json, metrics.csv, model.npz, model.json, curves.png). "
+        "(config.json, metrics.json, metrics.csv, model.npz, model.json and the figures: "
+        "curves, cost, predictions, weights, confusion matrix). "
         "The defaults reach about 0.97 test accuracy on the embedded digits in a few seconds.",
         formatter_class=_DefaultsFormatter,
     )
@@ -306,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted run in its folder (its own settings; --epochs may raise "
         "the total)",
     )
+    train.add_argument(
+        "--engine",
+        choices=("numpy", "keras", "tensorflow"),  # layerwise.frameworks.ENGINES
+        default="numpy",
+        help="what computes each update: layerwise itself, or its Keras or TensorFlow twin "
+        "(same data, lines and run folder; needs pip install 'layerwise[tf]')",
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser(
@@ -320,6 +331,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_evaluate)
 
+    plot = sub.add_parser(
+        "plot",
+        help="draw a trained run's figures again",
+        description="Reload a run folder's model, metrics and dataset and write its figures "
+        "again: curves.png, cost.png, predictions_correct.png, predictions_wrong.png, "
+        "weights.png and confusion.png (on the test split).",
+    )
+    plot.add_argument("run", metavar="RUN", help="run folder written by 'layerwise train'")
+    plot.add_argument(
+        "--data-dir", metavar="DIR", help="dataset folder (default: the one the run used)"
+    )
+    plot.add_argument(
+        "--show", action="store_true", help="also open them in windows (when there is a display)"
+    )
+    plot.set_defaults(func=_cmd_plot)
+
     gradcheck = sub.add_parser(
         "gradcheck",
         help="check every backward pass against numerical gradients",
@@ -330,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_int_at_least(0), default=0, help="seed of the random inputs"
     )
     gradcheck.set_defaults(func=_cmd_gradcheck)
+
+    from layerwise.tune.cli import add_tune_parser  # needs no optional package to parse
+
+    add_tune_parser(sub)
+    from layerwise.frameworks.compare import add_compare_parser  # imports no framework
+
+    add_compare_parser(sub)
     return parser
 
 
@@ -507,16 +541,19 @@ def _build_model(
 def _train_into(
     args: argparse.Namespace, hidden: tuple[int, ...], run_dir: Path, resume: bool = False
 ) -> int:
+    from layerwise.frameworks import require_engine
+    from layerwise.frameworks.engines import make_solver
     from layerwise.io import save_model, write_csv, write_json
-    from layerwise.plots import plot_training, save_figure
-    from layerwise.solver import Solver
+    from layerwise.plots import write_run_figures
+    from layerwise.recipe import data_dims, solver_options
 
     say: Callable[..., None] = (lambda *a, **k: None) if args.quiet else print
+    engine = getattr(args, "engine", "numpy")
+    engine_info = require_engine(engine)  # a missing framework fails before data loading
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
     data = _load_data(args.dataset, data_dir, args.dtype)
     X_train = data["X_train"]
-    input_dim = int(np.prod(X_train.shape[1:]))
-    num_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test"))) + 1
+    input_dim, num_classes = data_dims(data)
     model = _build_model(args, hidden, input_dim, num_classes)
     class_name = type(model).__name__
 
@@ -555,6 +592,7 @@ def _train_into(
         "python_version": platform.python_version(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "argv": list(args.argv),
+        **engine_info,
     }
     # Written before training, so even an interrupted run says what it was.
     if not resume:
@@ -564,21 +602,14 @@ def _train_into(
         f"Training {class_name} (hidden {','.join(map(str, hidden))}) on {args.dataset}: "
         f"{len(X_train)} training examples of {input_dim} features, {num_classes} classes"
     )
-    solver = Solver(
+    solver = make_solver(
+        engine,
         model,
         data,
-        update_rule=args.update_rule,
-        optim_config={"learning_rate": args.lr},
-        lr_decay=args.lr_decay,
-        lr_schedule=args.lr_schedule,
-        batch_size=args.batch_size,
-        num_epochs=args.epochs,
+        **solver_options(args),  # the recipe `layerwise tune` trains each trial with, too
         print_every=args.print_every,
         verbose=not args.quiet,
-        seed=args.seed,
         progress=not args.quiet,
-        patience=args.early_stopping,
-        min_delta=args.min_delta,
         checkpoint_name=str(run_dir / CHECKPOINT),
         keep_checkpoints=False,
     )
@@ -637,7 +668,7 @@ def _train_into(
     write_json(run_dir / "metrics.json", metrics)
     write_csv(run_dir / "metrics.csv", rows)
     save_model(model, run_dir / "model.npz")
-    save_figure(plot_training(solver), run_dir / "curves.png")
+    write_run_figures(run_dir, model, data, metrics, class_names=_class_names(args.dataset))
 
     print(f"val accuracy: {val_acc:f}")
     print(f"test accuracy: {test_acc:f}")
@@ -650,12 +681,17 @@ def _train_into(
 # --------------------------------------------------------------------------------------------
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _load_run(run_arg: str, data_dir_arg: str | None) -> tuple[Path, dict[str, Any], Any, Any]:
+    """(folder, config, best model, dataset) of a run folder written by ``layerwise train``.
+
+    The dataset is the run's own (its config.json names it), read from ``data_dir_arg`` when
+    given, else from the folder the run used.
+    """
     from layerwise.io import load_model, read_json
 
-    run = Path(args.run)
+    run = Path(run_arg)
     if not run.is_dir():
-        raise UsageError(f"run folder {args.run!r} does not exist")
+        raise UsageError(f"run folder {run_arg!r} does not exist")
     config_path = run / "config.json"
     if not config_path.is_file():
         raise UsageError(
@@ -674,11 +710,92 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{str(config_path)!r}: dtype {dtype!r} is not float32 or float64")
 
     model = load_model(run / "model.npz")
-    data_dir = args.data_dir if args.data_dir is not None else config.get("data_dir")
+    data_dir = data_dir_arg if data_dir_arg is not None else config.get("data_dir")
     data = _load_data(config["dataset"], data_dir, dtype)
+    return run, config, model, data
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    _, _, model, data = _load_run(args.run, args.data_dir)
     acc = accuracy(model, data[f"X_{args.split}"], data[f"y_{args.split}"])
     print(f"{args.split} accuracy: {acc:f}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# plot
+# --------------------------------------------------------------------------------------------
+
+
+def _class_names(dataset: str) -> tuple[str, ...] | None:
+    """Names by label for the figures' titles: CIFAR-10's classes; digits are their own names."""
+    if dataset == "cifar10":
+        from layerwise.data.cifar10 import CLASSES
+
+        return CLASSES
+    return None
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from layerwise.io import read_json
+    from layerwise.plots import write_run_figures
+
+    run, config, model, data = _load_run(args.run, args.data_dir)
+    metrics_path = run / "metrics.json"
+    if not metrics_path.is_file():
+        raise UsageError(
+            f"{str(metrics_path)!r} does not exist; the run never finished training "
+            f"(continue it with '{PROG} train --resume {run}')"
+        )
+    try:
+        metrics = read_json(metrics_path)
+        paths = write_run_figures(
+            run, model, data, metrics, class_names=_class_names(config["dataset"])
+        )
+    except (ValueError, TypeError) as e:
+        # A hand-edited or truncated metrics.json, or a model that does not fit the data.
+        raise UsageError(f"cannot draw the figures of {str(run)!r}: {e}") from None
+    for path in paths:
+        print(path)
+    if args.show:
+        _show_figures(paths)
+    return 0
+
+
+# Matplotlib backends that draw to files only: with one of them, plt.show() opens nothing.
+_FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def _has_display() -> bool:
+    """Whether windows can open: on macOS and Windows, or with an X11 or Wayland display."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _show_figures(paths: Sequence[Path]) -> None:
+    """Open each PNG in a window of its own; without a display, say so in one line."""
+    folder = paths[0].parent
+    if not _has_display():
+        print(f"{PROG}: note: no display to show figures on; they are in {folder}", file=sys.stderr)
+        return
+    import matplotlib.pyplot as plt
+
+    if plt.get_backend().lower() in _FILE_BACKENDS:  # e.g. no GUI toolkit installed
+        print(
+            f"{PROG}: note: matplotlib has no window backend here ({plt.get_backend()}); "
+            f"the figures are in {folder}",
+            file=sys.stderr,
+        )
+        return
+    for path in paths:
+        image = plt.imread(path)
+        # One window per file, at the PNG's own size (it was saved at 100 dpi).
+        fig = plt.figure(path.name, figsize=(image.shape[1] / 100, image.shape[0] / 100))
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.imshow(image)
+        ax.set_axis_off()
+    plt.show()
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,9 +833,10 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean 'bad input', reported in one line rather than a traceback."""
     from layerwise.data import DatasetError
+    from layerwise.frameworks import FrameworkMissing
     from layerwise.io import ModelFileError, RunDirError
 
-    return (UsageError, DatasetError, ModelFileError, RunDirError, OSError)
+    return (UsageError, DatasetError, ModelFileError, RunDirError, OSError, FrameworkMissing)
 
 
 def _one_line(exc: BaseException) -> str:

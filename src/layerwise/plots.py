@@ -4,16 +4,32 @@ Nothing here touches ``matplotlib.pyplot``: a figure made through pyplot is regi
 global list (and may try to open a window), which leaks memory in long sessions and breaks on
 machines without a display. Each figure gets its own Agg canvas instead, so this module works
 headless and from several threads.
+
+The figures, each from a Solver, a run folder's metrics dict, or plain arrays:
+
+- :func:`plot_training`: loss per iteration and accuracy per epoch (the seed's two panels);
+- :func:`plot_cost_per_epoch`: mean training loss per epoch (the seed's TensorFlow plot);
+- :func:`plot_predictions`: a grid of correctly or wrongly classified images (the seed's
+  Keras MNIST grids, titled ``predicted X, classes Y``);
+- :func:`plot_first_layer_weights`: the first layer's weights, one image per hidden unit;
+- :func:`plot_confusion_matrix`: true against predicted class, counts in the cells.
+
+:func:`write_run_figures` draws all of them for a run folder (``layerwise train`` and
+``layerwise plot`` call it).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -21,6 +37,34 @@ from matplotlib.ticker import MaxNLocator
 from layerwise.io import write_bytes
 
 _HISTORY_KEYS = ("loss_history", "train_acc_history", "val_acc_history")
+
+#: The figures :func:`write_run_figures` writes into a run folder, in order.
+RUN_FIGURES = (
+    "curves.png",
+    "cost.png",
+    "predictions_correct.png",
+    "predictions_wrong.png",
+    "weights.png",
+    "confusion.png",
+)
+
+# Image shapes of the known datasets by feature count: MNIST, the 8x8 digits and CIFAR-10
+# (stored channels first, as the seed's get_CIFAR10_data returns it).
+_KNOWN_IMAGE_SHAPES: dict[int, tuple[int, ...]] = {784: (28, 28), 64: (8, 8), 3072: (3, 32, 32)}
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _new_figure(
+    width: float, height: float, layout: Literal["tight", "constrained"] = "tight"
+) -> Figure:
+    """A figure with its own Agg canvas. "constrained" layout makes room for a suptitle."""
+    fig = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(fig)  # attaches itself as fig.canvas; no pyplot, no GUI
+    return fig
 
 
 def _get_history(history: Any) -> dict[str, list[float]]:
@@ -38,13 +82,7 @@ def _get_history(history: Any) -> dict[str, list[float]]:
                 f"history must be a Solver or a dict with {list(_HISTORY_KEYS)}; "
                 f"got {type(history).__name__} without {key!r}"
             )
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-            raise TypeError(f"history[{key!r}] must be a list of numbers; got {values!r}")
-        try:
-            # JSON stores a NaN/inf loss as null; plot it as a gap (NaN), not a crash.
-            out[key] = [math.nan if v is None else float(v) for v in values]
-        except (TypeError, ValueError):
-            raise TypeError(f"history[{key!r}] must contain only numbers; got {values!r}") from None
+        out[key] = _numbers(key, values)
     if len(out["train_acc_history"]) != len(out["val_acc_history"]):
         raise ValueError(
             f"train_acc_history and val_acc_history must have one entry per epoch each; got "
@@ -53,10 +91,131 @@ def _get_history(history: Any) -> dict[str, list[float]]:
     return out
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="tight")
-    FigureCanvasAgg(fig)  # attaches itself as fig.canvas; no pyplot, no GUI
-    return fig
+def _numbers(key: str, values: Any) -> list[float]:
+    """``values`` as a list of floats; JSON's null (a NaN/inf loss) becomes NaN, a gap."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"history[{key!r}] must be a list of numbers; got {values!r}")
+    try:
+        return [math.nan if v is None else float(v) for v in values]
+    except (TypeError, ValueError):
+        raise TypeError(f"history[{key!r}] must contain only numbers; got {values!r}") from None
+
+
+def _labels(name: str, y: Any, m: int | None = None) -> np.ndarray:
+    """``y`` as a 1-D int64 array of non-negative class labels (of length ``m`` if given)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(
+            f"{name} must be a 1-D array of integer labels; got {arr.dtype} of shape {arr.shape}"
+        )
+    if m is not None and len(arr) != m:
+        raise ValueError(f"{name} must hold one label per example ({m}); got {len(arr)}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold labels >= 0; got {int(arr.min())}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _grid(k: int) -> tuple[int, int]:
+    """(rows, cols) of the squarest grid that holds ``k`` panels: 9 -> 3x3, 10 -> 3x4."""
+    cols = max(1, math.ceil(math.sqrt(k)))
+    return max(1, math.ceil(k / cols)), cols
+
+
+def _class_name(class_names: Sequence[str] | None, label: int) -> str:
+    if class_names is None:
+        return str(label)
+    if not 0 <= label < len(class_names):
+        raise ValueError(f"label {label} has no entry in class_names (of {len(class_names)})")
+    return str(class_names[label])
+
+
+# --------------------------------------------------------------------------------------------
+# Images: flat rows back to pictures
+# --------------------------------------------------------------------------------------------
+
+
+def infer_image_shape(num_features: int) -> tuple[int, ...]:
+    """The image shape of one example with ``num_features`` values.
+
+    784 -> (28, 28) (MNIST), 64 -> (8, 8) (digits), 3072 -> (3, 32, 32) (CIFAR-10, channels
+    first); otherwise a square (s, s) or a channels-first colour square (3, s, s).
+    """
+    d = _positive_int("num_features", num_features)
+    if d in _KNOWN_IMAGE_SHAPES:
+        return _KNOWN_IMAGE_SHAPES[d]
+    side = math.isqrt(d)
+    if side * side == d:
+        return (side, side)
+    side = math.isqrt(d // 3)
+    if d % 3 == 0 and 3 * side * side == d:
+        return (3, side, side)
+    raise ValueError(
+        f"cannot guess the image shape of {d} features (not a square or 3 squares); "
+        "pass image_shape, e.g. (28, 28) or (3, 32, 32)"
+    )
+
+
+def _check_image_shape(image_shape: Any, num_features: int) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise ValueError(f"image_shape must be (H, W), (C, H, W) or (H, W, C); got {image_shape}")
+    if math.prod(shape) != num_features:
+        raise ValueError(
+            f"image_shape {shape} holds {math.prod(shape)} values, but each example has "
+            f"{num_features} features"
+        )
+    if len(shape) == 3 and shape[0] not in (1, 3) and shape[-1] not in (1, 3):
+        raise ValueError(f"image_shape {shape} has no channel axis of size 1 or 3 at either end")
+    return shape
+
+
+def _to_images(X: Any, image_shape: Sequence[int] | None = None) -> np.ndarray:
+    """Examples as displayable images, each rescaled to [0, 1].
+
+    X: (m, d) flat rows, or (m, *image_shape). image_shape: (H, W), channels first (C, H, W)
+    or channels last (H, W, C) with C in {1, 3}; None infers it (see
+    :func:`infer_image_shape`; a 3-D or 4-D X gives its own shape).
+
+    Returns (m, H, W) for grey images or (m, H, W, 3) for colour. Each image is min-max
+    rescaled on its own, because the data may be mean-centred (CIFAR-10) or weights.
+    """
+    arr = np.asarray(X, dtype=np.float64)
+    if arr.ndim < 2 or arr.shape[0] == 0:
+        raise ValueError(f"X must be (m, d) or (m, *image_shape) with m >= 1; got {arr.shape}")
+    m, d = arr.shape[0], math.prod(arr.shape[1:])
+    if image_shape is None:
+        image_shape = arr.shape[1:] if arr.ndim in (3, 4) else infer_image_shape(d)
+    shape = _check_image_shape(image_shape, d)
+    images = arr.reshape(m, *shape)
+    if len(shape) == 3 and shape[0] in (1, 3):
+        images = images.transpose(0, 2, 3, 1)  # channels first -> (m, H, W, C) for imshow
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    low = images.min(axis=tuple(range(1, images.ndim)), keepdims=True)
+    span = images.max(axis=tuple(range(1, images.ndim)), keepdims=True) - low
+    # A constant image (span 0) shows as black rather than dividing by zero.
+    return (images - low) / np.where(span > 0, span, 1.0)
+
+
+def _show_image(ax: Any, image: np.ndarray) -> None:
+    """One [0, 1] image without ticks: grey images get a fixed grey scale, not a colour map."""
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(image, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# --------------------------------------------------------------------------------------------
+# Curves
+# --------------------------------------------------------------------------------------------
 
 
 def plot_training(history: Any) -> Figure:
@@ -74,8 +233,10 @@ def plot_training(history: Any) -> Figure:
 
     ax_loss = fig.add_subplot(2, 1, 1)
     ax_loss.set_title("Training loss")
-    ax_loss.plot(h["loss_history"], "o")
+    # Thousands of iterations (a real run) drown in full-size dots; smaller ones stay legible.
+    ax_loss.plot(h["loss_history"], "o", markersize=6 if len(h["loss_history"]) <= 300 else 2)
     ax_loss.set_xlabel("Iteration")
+    ax_loss.set_ylabel("Loss (minibatch)")
 
     ax_acc = fig.add_subplot(2, 1, 2)
     ax_acc.set_title("Accuracy")
@@ -83,9 +244,285 @@ def plot_training(history: Any) -> Figure:
     ax_acc.plot(h["val_acc_history"], "-o", label="val")
     ax_acc.plot([0.5] * len(h["val_acc_history"]), "k--")
     ax_acc.set_xlabel("Epoch")
+    ax_acc.set_ylabel("Accuracy")
     ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5" ticks
     ax_acc.legend(loc="lower right")
     return fig
+
+
+def epoch_costs(history: Any) -> tuple[list[int], list[float]]:
+    """(epochs, mean training loss of each) from a Solver or a run's metrics dict.
+
+    history: a Solver (``loss_history`` and ``iterations_per_epoch``: the mean over each
+    complete epoch's iterations), a metrics dict with ``epochs`` rows (``{"epoch": e,
+    "train_loss": mean}``, as metrics.json stores them; epoch 0 has no loss and is skipped),
+    or a dict with ``loss_history`` and ``iterations_per_epoch``.
+    """
+    if isinstance(history, Mapping) and "epochs" in history:
+        return _costs_from_rows(history["epochs"])
+    get = history.get if isinstance(history, Mapping) else lambda k: getattr(history, k, None)
+    loss, per_epoch = get("loss_history"), get("iterations_per_epoch")
+    if loss is None or per_epoch is None:
+        raise TypeError(
+            "history must be a Solver, or a dict with 'epochs' rows or with 'loss_history' and "
+            f"'iterations_per_epoch'; got {type(history).__name__}"
+        )
+    losses = np.asarray(_numbers("loss_history", loss))
+    per_epoch = _positive_int("iterations_per_epoch", per_epoch)
+    n = len(losses) // per_epoch  # a partial last epoch (an interrupted run) is left out
+    means = losses[: n * per_epoch].reshape(n, per_epoch).mean(axis=1)
+    return list(range(1, n + 1)), [float(v) for v in means]
+
+
+def _costs_from_rows(rows: Any) -> tuple[list[int], list[float]]:
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+        raise TypeError(f"history['epochs'] must be a list of rows; got {rows!r}")
+    epochs, costs = [], []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or "epoch" not in row or "train_loss" not in row:
+            raise ValueError(
+                f"history['epochs'][{i}] must be a dict with 'epoch' and 'train_loss'; got {row!r}"
+            )
+        if row["train_loss"] is not None:  # epoch 0 (before training) has no loss
+            epochs.append(int(row["epoch"]))
+            costs.append(float(row["train_loss"]))
+    return epochs, costs
+
+
+def plot_cost_per_epoch(history: Any, label: str = "training") -> Figure:
+    """The mean training loss of every epoch as points, like the seed's TensorFlow plot.
+
+    history: a Solver after ``train()`` or a run's metrics dict (see :func:`epoch_costs`).
+    A run without a complete epoch gets empty axes that say so.
+    label: the legend entry of the points (the seed's was "MLP Training phase").
+    """
+    epochs, costs = epoch_costs(history)
+    fig = _new_figure(8, 5)
+    ax = fig.add_subplot()
+    ax.plot(epochs, costs, "o", label=label)
+    if not epochs:  # e.g. a run that diverged in its first epoch: say so, don't fail
+        ax.text(0.5, 0.5, "no complete epoch", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("Cost per epoch")
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Cost (mean training loss)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions, weights, confusion matrix
+# --------------------------------------------------------------------------------------------
+
+
+def plot_predictions(
+    X: Any,
+    y_true: Any,
+    y_pred: Any,
+    correct: bool = True,
+    n: int = 9,
+    image_shape: Sequence[int] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
+    """The first ``n`` correctly (or wrongly) classified examples, as in the seed's MNIST grids.
+
+    X: (m, d) or (m, *image_shape) examples; y_true, y_pred: (m,) integer labels.
+    correct: True shows examples with ``y_pred == y_true``, False the misclassified ones.
+    n: at most this many panels, in a square grid (9 -> 3x3), in the order of X.
+    image_shape: see :func:`infer_image_shape` (None: guessed, e.g. 784 -> 28x28).
+    class_names: names by label for the titles (default: the label numbers).
+
+    Each panel is titled ``predicted X, classes Y`` like the seed's. With nothing to show
+    (e.g. no mistakes), the figure holds one empty panel saying so.
+    """
+    X = np.asarray(X)
+    m = len(X)
+    y_true = _labels("y_true", y_true, m)
+    y_pred = _labels("y_pred", y_pred, m)
+    n = _positive_int("n", n)
+    if not isinstance(correct, (bool, np.bool_)):
+        raise TypeError(f"correct must be True or False; got {correct!r}")
+    matches = np.flatnonzero((y_pred == y_true) == correct)
+    chosen = matches[:n]
+    kind = "Correctly classified" if correct else "Misclassified"
+
+    titles = [
+        f"predicted {_class_name(class_names, int(y_pred[i]))}, "
+        f"classes {_class_name(class_names, int(y_true[i]))}"
+        for i in chosen
+    ]
+    rows, cols = _grid(n)
+    # Wide enough for the longest title ("predicted automobile, classes airplane" needs 3.4
+    # inches at 10 points), so neighbouring titles never run into each other.
+    width = max(2.6, 0.09 * max((len(t) for t in titles), default=0))
+    fig = _new_figure(width * cols, 2.6 * rows + 0.4, layout="constrained")
+    fig.suptitle(f"{kind}: {len(chosen)} shown of {len(matches)} (out of {m} examples)")
+    if len(chosen) == 0:
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"no {kind.lower()} examples", ha="center", va="center")
+        return fig
+    images = _to_images(X[chosen], image_shape)
+    for k, (image, title) in enumerate(zip(images, titles, strict=True)):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        _show_image(ax, image)
+        ax.set_title(title)
+    return fig
+
+
+def _first_layer(theta1: Any) -> np.ndarray:
+    """theta1 from an array (d, h), a model (``params['theta1']``) or a Solver (its model)."""
+    source = getattr(theta1, "model", theta1)  # a Solver holds the model it trains
+    params = getattr(source, "params", None)
+    if isinstance(params, Mapping):
+        if "theta1" not in params:
+            raise ValueError(f"the model has no 'theta1' parameter; it has {sorted(params)}")
+        theta1 = params["theta1"]
+    w = np.asarray(theta1, dtype=np.float64)
+    if w.ndim != 2 or 0 in w.shape:
+        raise ValueError(f"theta1 must be a (d, h) weight matrix; got shape {w.shape}")
+    return w
+
+
+def plot_first_layer_weights(
+    theta1: Any, image_shape: Sequence[int] | None = None, max_units: int = 64
+) -> Figure:
+    """The first layer's weights, one image per hidden unit: what each unit looks for.
+
+    theta1: (d, h) weights (column j feeds hidden unit j), or a model / Solver holding them.
+    image_shape: the shape of one input, see :func:`infer_image_shape` (None: guessed).
+    max_units: draw the first this many units (of h).
+
+    The units are tiled row by row into one image (one axes, not one per unit: 64 small axes
+    take seconds to lay out), with ticks naming the units: unit = row label + column label.
+    Each unit's weights are rescaled on their own to [0, 1], so dark = most negative and
+    bright = most positive weight of that unit.
+    """
+    w = _first_layer(theta1)
+    max_units = _positive_int("max_units", max_units)
+    h = w.shape[1]
+    k = min(h, max_units)
+    images = _to_images(w[:, :k].T, image_shape)
+    rows, cols = _grid(k)
+    mosaic = _tile(images, rows, cols)
+    height, width = images.shape[1:3]
+
+    fig = _new_figure(max(5.0, 0.9 * cols + 1.5), max(4.0, 0.9 * rows + 1.2))
+    ax = fig.add_subplot()
+    if mosaic.ndim == 2:
+        # NaN marks the gaps between tiles; draw them white, apart from the black-white scale.
+        cmap = colormaps["gray"].with_extremes(bad="white")
+        ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks(
+        [c * (width + 1) + (width - 1) / 2 for c in range(cols)], [str(c) for c in range(cols)]
+    )
+    ax.set_yticks(
+        [r * (height + 1) + (height - 1) / 2 for r in range(rows)],
+        [str(u) for u in range(0, k, cols)],
+    )
+    ax.tick_params(length=0)
+    ax.set_xlabel("Hidden unit: + column")
+    ax.set_ylabel("Hidden unit: row")
+    shown = f"all {h}" if k == h else f"the first {k} of {h}"
+    ax.set_title(f"First-layer weights: {shown} hidden units, each {_shape_text(images)}")
+    return fig
+
+
+def _tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """(k, H, W[, 3]) images -> one (rows*(H+1)-1, cols*(W+1)-1[, 3]) mosaic, row by row.
+
+    Gaps of one pixel separate the tiles: NaN for grey images (drawn in a 'bad' colour),
+    white for colour images.
+    """
+    k, height, width = images.shape[:3]
+    shape = (rows * (height + 1) - 1, cols * (width + 1) - 1, *images.shape[3:])
+    mosaic = np.full(shape, np.nan if images.ndim == 3 else 1.0)
+    for j in range(k):
+        r, c = divmod(j, cols)
+        top, left = r * (height + 1), c * (width + 1)
+        mosaic[top : top + height, left : left + width] = images[j]
+    return mosaic
+
+
+def _shape_text(images: np.ndarray) -> str:
+    height, width = images.shape[1:3]
+    return f"{height}x{width} {'colour ' if images.ndim == 4 else ''}pixels"
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """Counts (C, C): entry [t, p] is the number of examples of class t predicted as p.
+
+    y_true, y_pred: (m,) integer labels; num_classes: C (default: the largest label + 1).
+    """
+    y_true = _labels("y_true", y_true)
+    y_pred = _labels("y_pred", y_pred, len(y_true))
+    largest = int(max(y_true.max(initial=-1), y_pred.max(initial=-1)))
+    if num_classes is None:
+        num_classes = largest + 1
+    num_classes = _positive_int("num_classes", num_classes)
+    if largest >= num_classes:
+        raise ValueError(f"label {largest} is out of range for num_classes={num_classes}")
+    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return flat.reshape(num_classes, num_classes)
+
+
+def plot_confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    class_names: Sequence[str] | None = None,
+    num_classes: int | None = None,
+) -> Figure:
+    """True class (rows) against predicted class (columns), the count written in every cell.
+
+    y_true, y_pred: (m,) integer labels. class_names: tick labels by label (their number sets
+    C); num_classes: C when there are no names (default: the largest label + 1).
+    """
+    if class_names is not None:
+        if num_classes is not None and num_classes != len(class_names):
+            raise ValueError(
+                f"num_classes={num_classes} disagrees with {len(class_names)} class_names"
+            )
+        num_classes = len(class_names)
+    counts = confusion_matrix(y_true, y_pred, num_classes)
+    C, total = len(counts), int(counts.sum())
+    names = [str(c) for c in range(C)] if class_names is None else [str(c) for c in class_names]
+
+    side = max(5.0, 0.6 * C + 2.0)
+    fig = _new_figure(side + 1.0, side, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(counts, cmap="Blues", vmin=0)
+    fig.colorbar(
+        image,
+        ax=ax,
+        label="Examples",
+        shrink=0.8,
+        ticks=MaxNLocator(integer=True, steps=[1, 2, 5, 10]),
+    )
+    ax.set_xticks(range(C), names, rotation=45 if class_names is not None else 0, ha="right")
+    ax.set_yticks(range(C), names)
+    if class_names is None:
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("center")
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    correct = int(np.trace(counts))
+    accuracy = correct / total if total else math.nan
+    ax.set_title(f"Confusion matrix: {correct} of {total} correct (accuracy {accuracy:.3f})")
+    # White text on dark cells, black on light ones, so every count stays readable; zeros in
+    # grey, so the few mistakes stand out among them.
+    dark = counts.max(initial=0) / 2
+    for t in range(C):
+        for p in range(C):
+            colour = "white" if counts[t, p] > dark else "black" if counts[t, p] else "0.6"
+            ax.text(p, t, str(counts[t, p]), ha="center", va="center", color=colour, fontsize=9)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
@@ -99,3 +536,65 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     write_bytes(path, buf.getvalue())
+
+
+def predict_labels(model: Any, X: Any, batch_size: int = 1000) -> np.ndarray:
+    """Predicted labels (m,) of ``model`` for X (m, ...): ``model.predict`` or argmax of scores."""
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return np.asarray(predict(X))
+    X = np.asarray(X)
+    starts = range(0, len(X), batch_size)
+    chunks = [np.argmax(model.loss(X[i : i + batch_size]), axis=1) for i in starts]
+    return np.concatenate(chunks)
+
+
+def write_run_figures(
+    run_dir: str | os.PathLike[str],
+    model: Any,
+    data: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    class_names: Sequence[str] | None = None,
+    split: str = "test",
+) -> list[Path]:
+    """Draw every figure of a run into ``run_dir``; return the paths, in :data:`RUN_FIGURES` order.
+
+    model: the trained (best) model; data: a dataset dict with ``X_<split>`` (m, ...) and
+    ``y_<split>`` (m,); metrics: the run's metrics dict (``loss_history``,
+    ``train_acc_history``, ``val_acc_history``, ``epochs`` rows), as in metrics.json.
+    class_names: names by label (e.g. CIFAR-10's) for the prediction titles and the matrix.
+
+    Writes curves.png, cost.png, predictions_correct.png, predictions_wrong.png (the first
+    nine of each in the split), weights.png (the first layer) and confusion.png.
+    """
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"run folder {str(folder)!r} does not exist")
+    for key in (f"X_{split}", f"y_{split}"):
+        if key not in data:
+            raise ValueError(f"data has no {key!r}; expected a dataset dict with the {split} split")
+    X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
+    y_pred = predict_labels(model, X)
+    # The number of classes comes from the model's scores, so a class that never occurs in
+    # the split still gets its row and column.
+    num_classes = int(np.shape(model.loss(X[:1]))[1])
+    image_shape = X.shape[1:] if X.ndim > 2 else None
+    figures = {
+        "curves.png": plot_training(metrics),
+        "cost.png": plot_cost_per_epoch(metrics),
+        "predictions_correct.png": plot_predictions(
+            X, y, y_pred, correct=True, image_shape=image_shape, class_names=class_names
+        ),
+        "predictions_wrong.png": plot_predictions(
+            X, y, y_pred, correct=False, image_shape=image_shape, class_names=class_names
+        ),
+        "weights.png": plot_first_layer_weights(model, image_shape=image_shape),
+        "confusion.png": plot_confusion_matrix(
+            y, y_pred, class_names=class_names, num_classes=None if class_names else num_classes
+        ),
+    }
+    paths = []
+    for name in RUN_FIGURES:
+        save_figure(figures[name], folder / name)
+        paths.append(folder / name)
+    return paths

@@ -1,0 +1,334 @@
+"""``layerwise tune``: a hyperparameter search, from the command line.
+
+The parser needs nothing beyond layerwise itself, so ``layerwise --help`` works without the
+``[tune]`` extra; running the command without it ends with a one-line install hint.
+
+Every ``layerwise train`` option is accepted and fixed for all trials (``--dataset``,
+``--model``, ``--epochs``, ``--update-rule``, ...); the searched ones come from ``--grid``,
+``--range`` and ``--space``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from layerwise.tune.plan import Plan
+
+INSTALL_HINT = "pip install 'layerwise[tune]'"
+#: train options a search neither searches nor fixes: where output goes and what is printed.
+NOT_FORWARDED = frozenset({"out", "resume", "print-every", "quiet", "help"})
+
+
+def _checked_text(check: Callable[[str], Any] | None) -> Callable[[str], str]:
+    """An argparse type that validates like ``check`` but keeps the text as typed, so the
+    option can be handed to each trial's ``layerwise train`` parser unchanged."""
+
+    def parse(text: str) -> str:
+        if check is not None:
+            check(text)
+        return text
+
+    parse.__name__ = getattr(check, "__name__", "value")
+    return parse
+
+
+class _FixedTrainOption(argparse.Action):
+    """Records a ``layerwise train`` option given to ``tune`` (raw text, by its long flag)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        fixed = dict(getattr(namespace, "train_options", None) or {})
+        fixed[self.option_strings[-1]] = values  # the long flag; a repeated option: last wins
+        namespace.train_options = fixed
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``tune`` to the ``layerwise`` subcommands (after ``train``, whose options it takes)."""
+    train = subparsers.choices.get("train")
+    if train is None:
+        raise RuntimeError("add_tune_parser: add the 'train' subcommand first")
+    tune = subparsers.add_parser(
+        "tune",
+        help="search hyperparameters (grid, random, TPE) with pruning; resumable",
+        description="Train many configurations and keep the best (the seed's grid search, "
+        "as one command). Trials run in parallel processes (a local Dask cluster) or on an "
+        "existing Dask cluster; accuracy is reported every epoch and hopeless trials are "
+        "pruned; rerunning the same command resumes the study in its folder. Needs the "
+        f"[tune] extra: {INSTALL_HINT}.",
+        epilog="Example (the seed's grid): layerwise tune --dataset mnist --model fc "
+        "--hidden-layers 3 --update-rule adam --batch-size 32 --grid lr=0.001,0.01,0.1 "
+        "--grid units=256,512 --grid dropout=0.2,0.5 --grid activation=relu,tanh "
+        "--epochs 10 --study runs/seed-grid",
+    )
+    space = tune.add_argument_group("search space (names: layerwise train options, or units)")
+    space.add_argument(
+        "--grid",
+        "--choice",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="values of a parameter: the grid of --sampler grid, a categorical choice for "
+        "random/tpe; separate values with ';' when they hold commas (hidden=256,256;512,512)",
+    )
+    space.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH[:log]",
+        help="a numeric range (integer for an integer option), log-uniform with :log",
+    )
+    space.add_argument("--space", metavar="FILE", help="a TOML file of parameters")
+    space.add_argument(
+        "--hidden-layers",
+        type=_int_at_least(1),
+        metavar="N",
+        help="with units: N hidden layers of that size (default: the model's depth)",
+    )
+    search = tune.add_argument_group("search")
+    search.add_argument(
+        "--sampler",
+        choices=("grid", "random", "tpe"),
+        help="default: grid when every parameter has values, else tpe",
+    )
+    search.add_argument(
+        "--trials",
+        type=_int_at_least(1),
+        metavar="N",
+        help="trials in the study in all, at most the grid's size (default: the grid's size, "
+        "or 20)",
+    )
+    search.add_argument(
+        "--sampler-seed",
+        type=_int_at_least(0),
+        default=0,
+        metavar="N",
+        help="seed of random/tpe sampling",
+    )
+    search.add_argument(
+        "--pruner",
+        choices=("median", "none"),
+        default="median",
+        help="stop a trial whose validation accuracy is below the median of the others' at "
+        "the same epoch (default: median)",
+    )
+    search.add_argument(
+        "--prune-warmup",
+        type=_int_at_least(0),
+        default=1,
+        metavar="EPOCHS",
+        help="never prune before this epoch (default: 1)",
+    )
+    search.add_argument(
+        "--prune-startup",
+        type=_int_at_least(0),
+        default=5,
+        metavar="N",
+        help="never prune before N trials have completed (default: 5)",
+    )
+    where = tune.add_argument_group("study and execution")
+    where.add_argument(
+        "--study",
+        required=True,
+        metavar="DIR",
+        help="the study folder: storage, results.{json,csv,png}; rerun to resume",
+    )
+    where.add_argument(
+        "--storage",
+        choices=("journal", "sqlite"),
+        help="Optuna journal file or SQLite database (default: what DIR holds, else journal)",
+    )
+    where.add_argument(
+        "--jobs",
+        type=_int_at_least(1),
+        metavar="N",
+        help="trials in parallel: a local Dask cluster of N processes; 1 runs them in this "
+        "process (default: one per core; with --scheduler, the cluster's threads)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run trials on an existing Dask cluster (e.g. tcp://127.0.0.1:8786); DIR and "
+        "the data must be at the same paths on its workers",
+    )
+    where.add_argument(
+        "--retrain-best",
+        action="store_true",
+        help="retrain the best configuration on train+val and report its test accuracy",
+    )
+    fixed = tune.add_argument_group(
+        "training options, fixed for every trial (as for layerwise train)"
+    )
+    for action in train._actions:
+        longs = [s for s in action.option_strings if s.startswith("--")]
+        if not longs or action.nargs == 0 or longs[0][2:] in NOT_FORWARDED:
+            continue
+        default = action.default
+        note = "" if default in (None, False) else f" (train's default: {_show_default(default)})"
+        fixed.add_argument(
+            *action.option_strings,
+            dest=f"fixed_{action.dest}",
+            action=_FixedTrainOption,
+            type=_checked_text(action.type if callable(action.type) else None),
+            choices=action.choices,
+            metavar=action.metavar or longs[0][2:].upper().replace("-", "_"),
+            help=(action.help or "") + note,
+            default=argparse.SUPPRESS,
+        )
+    tune.set_defaults(func=partial(_cmd_tune, train_parser=train), train_options=None)
+    return tune
+
+
+def _show_default(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+
+
+def _require(module: str) -> None:
+    from layerwise.cli import UsageError
+
+    try:
+        __import__(module)
+    except ImportError:
+        raise UsageError(
+            f"layerwise tune needs the optional package {module.split('.')[0]}, which is not "
+            f"installed; install it with: {INSTALL_HINT}"
+        ) from None
+
+
+def _cmd_tune(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> int:
+    from layerwise.cli import UsageError
+
+    _require("optuna")
+    from layerwise.tune.plan import PlanError, make_plan
+
+    try:
+        plan = make_plan(args, train_parser)
+    except PlanError as e:
+        raise UsageError(str(e)) from None
+    if plan.needs_cluster:
+        _require("distributed")
+    return _run(plan)
+
+
+def _run(plan: Plan) -> int:
+    import optuna
+
+    from layerwise.cli import UsageError
+    from layerwise.plots import save_figure
+    from layerwise.tune.executors import ExecutorError, make_executor
+    from layerwise.tune.figures import plot_results
+    from layerwise.tune.report import best_line, values_text, write_results
+    from layerwise.tune.search import SetupError, best_trial, run_search, summary
+    from layerwise.tune.study import StudyError, open_study, stale_trials, study_lock
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our lines say what happened
+    config, target = plan.config, plan.target
+    folder = config.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with study_lock(folder):
+            study, finished = open_study(config)
+            rerun = len(stale_trials(study))
+            print(_header(plan, finished, rerun), flush=True)
+            if finished < target or rerun:
+                try:
+                    executor = make_executor(plan.jobs, plan.scheduler)
+                except ExecutorError as e:
+                    raise UsageError(str(e)) from None
+                print(f"Running trials on {executor.description}", flush=True)
+                try:
+                    run_search(study, config, executor, target)
+                except SetupError as e:
+                    raise UsageError(f"a trial could not start: {e}") from None
+                except KeyboardInterrupt:
+                    raise KeyboardInterrupt(
+                        f"finished trials are saved; rerun the same command to resume {folder}"
+                    ) from None
+                finally:
+                    executor.close()
+            records = write_results(
+                folder, study.get_trials(), config.space, summary(config, study, target)
+            )
+    except StudyError as e:
+        raise UsageError(str(e)) from None
+    save_figure(plot_results(records, config.space), folder / "results.png")
+    best = best_trial(study)
+    if best is None:
+        print(f"No trial completed; their errors are in {folder / 'results.csv'}")
+        return 1
+    print(best_line(best, config.space))
+    print(f"Results: {folder / 'results.csv'}, results.json, results.png")
+    if plan.retrain_best:
+        _retrain(plan, best, values_text(best.params, config.space))
+    return 0
+
+
+def _header(plan: Plan, finished: int, rerun: int) -> str:
+    config = plan.config
+    names = ", ".join(config.space.names)
+    what = (
+        f"grid of {plan.grid_size} configurations"
+        if config.sampler == "grid"
+        else f"{config.sampler} search, {plan.target} trials"
+    )
+    pruner = config.pruner
+    pruning = (
+        "no pruning"
+        if pruner["name"] == "none"
+        else f"median pruning from epoch {pruner['warmup']} after {pruner['startup']} trials"
+    )
+    text = f"Study {config.folder}: {what} over {names}; {pruning}"
+    if finished or rerun:
+        text += f"\nResuming: {finished} of {plan.target} trials finished earlier"
+        if rerun:
+            text += f"; {rerun} interrupted trial(s) run again"
+    return text
+
+
+def _retrain(plan: Plan, best: Any, shown: str) -> None:
+    from layerwise.tune.retrain import BEST_DIR, retrain
+
+    config = plan.config
+    argv = [*config.train_argv, *config.space.train_argv(best.params, config.hidden_layers or 1)]
+    epochs = None
+    if "--early-stopping" in argv and best.intermediate_values:
+        # Early stopping needs held-out data; retrain for as long as the best trial needed.
+        values = best.intermediate_values
+        epochs = max(1, max(values, key=lambda step: (values[step], -step)))
+    print(f"Retraining the best configuration ({shown}) on train+val ...", flush=True)
+    report = retrain(argv, config.folder, epochs)
+    if report["stopped_reason"]:
+        print(f"Warning: {report['stopped_reason']}", file=sys.stderr)
+    print(
+        f"Retrained on {report['num_train']} examples for {report['epochs']} epochs in "
+        f"{report['train_seconds']:.1f} s: test accuracy {report['test_acc']:f} "
+        f"(model in {config.folder / BEST_DIR})"
+    )

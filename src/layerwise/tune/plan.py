@@ -1,0 +1,170 @@
+"""From ``layerwise tune`` arguments to a checked plan: the study's settings and how to run it.
+
+Everything that can be wrong with the command line is found here, before a cluster starts or
+a dataset loads: unknown or repeated parameters, values the train options reject, a parameter
+both searched and fixed, a range under the grid sampler, a folder that is not a study, and the
+model options themselves (the first configuration is parsed and checked like a train run).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from layerwise.tune.space import (
+    UNITS,
+    SearchSpace,
+    SpaceError,
+    build_space,
+    load_toml,
+    parse_grid_flag,
+    parse_range_flag,
+    searchable_options,
+)
+from layerwise.tune.study import STORAGE_FILES, StudyConfig, StudyError, resolve_storage
+
+DEFAULT_TRIALS = 20
+#: Options that say where the data is, not what is trained: they may change between runs.
+LOCATION_OPTIONS = frozenset({"--data-dir"})
+
+
+class PlanError(ValueError):
+    """A ``layerwise tune`` command line that cannot run; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: StudyConfig
+    target: int  # trials the study should hold, finished, in all
+    grid_size: int | None
+    jobs: int | None
+    scheduler: str | None
+    retrain_best: bool
+
+    @property
+    def needs_cluster(self) -> bool:
+        from layerwise.tune.executors import default_jobs
+
+        return self.scheduler is not None or (self.jobs or default_jobs()) > 1
+
+
+def make_plan(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> Plan:
+    """Check ``args`` (parsed by the tune parser) and resolve them into a :class:`Plan`."""
+    try:
+        space = _space(args, train_parser)
+    except SpaceError as e:
+        raise PlanError(str(e)) from None
+    fixed: dict[str, str] = dict(args.train_options or {})
+    _check_conflicts(space, fixed)
+    hidden_layers = _hidden_layers(args, space, fixed)
+
+    sampler = args.sampler or ("grid" if space.is_discrete else "tpe")
+    grid_size = None
+    if sampler == "grid":
+        try:
+            grid_size = len(space.grid_points())
+        except SpaceError as e:
+            raise PlanError(str(e)) from None
+        target = grid_size if args.trials is None else min(args.trials, grid_size)
+    else:
+        target = args.trials or DEFAULT_TRIALS
+
+    train_argv = [part for flag, text in fixed.items() for part in (flag, text)]
+    identity_argv = [
+        part
+        for flag, text in fixed.items()
+        if flag not in LOCATION_OPTIONS
+        for part in (flag, text)
+    ]
+    _check_first_configuration(train_parser, train_argv, space, hidden_layers)
+
+    folder = Path(args.study)
+    _check_folder(folder)
+    try:
+        storage = resolve_storage(folder, args.storage)
+    except StudyError as e:
+        raise PlanError(str(e)) from None
+    pruner: dict[str, Any] = (
+        {"name": "none"}
+        if args.pruner == "none"
+        else {"name": "median", "warmup": args.prune_warmup, "startup": args.prune_startup}
+    )
+    config = StudyConfig(
+        folder=folder,
+        space=space,
+        train_argv=tuple(train_argv),
+        identity_argv=tuple(identity_argv),
+        hidden_layers=hidden_layers,
+        sampler=sampler,
+        sampler_seed=args.sampler_seed,
+        pruner=pruner,
+        storage=storage,
+    )
+    return Plan(config, target, grid_size, args.jobs, args.scheduler, args.retrain_best)
+
+
+def _space(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> SearchSpace:
+    options = searchable_options(train_parser)
+    params = [parse_grid_flag(text, options) for text in args.grid]
+    params += [parse_range_flag(text, options) for text in args.range]
+    if args.space is not None:
+        params += load_toml(args.space, options)
+    return build_space(params)
+
+
+def _check_conflicts(space: SearchSpace, fixed: dict[str, str]) -> None:
+    for p in space.params:
+        if p.option in fixed:
+            given = f"{p.option} {fixed[p.option]}"
+            raise PlanError(f"{p.name} is both searched and fixed ({given}); give it only one way")
+
+
+def _hidden_layers(
+    args: argparse.Namespace, space: SearchSpace, fixed: dict[str, str]
+) -> int | None:
+    from layerwise.cli import DEFAULT_HIDDEN
+
+    if UNITS not in space.names:
+        if args.hidden_layers is not None:
+            raise PlanError(
+                f"--hidden-layers {args.hidden_layers} sets how many layers of units to build; "
+                "search units too (e.g. --grid units=256,512), or give --hidden instead"
+            )
+        return None
+    if args.hidden_layers is not None:
+        return int(args.hidden_layers)
+    if "model" in space.names:
+        raise PlanError("units with a searched model needs --hidden-layers N")
+    model = fixed.get("--model", "two-layer")
+    return len(DEFAULT_HIDDEN[model])
+
+
+def _check_first_configuration(
+    train_parser: argparse.ArgumentParser,
+    train_argv: list[str],
+    space: SearchSpace,
+    hidden_layers: int | None,
+) -> None:
+    """Parse and check one configuration like ``layerwise train`` would (errors: UsageError)."""
+    from layerwise.cli import _check_model_options, _resolve_hidden
+
+    first: dict[str, int | float | str] = {
+        p.name: p.values[0] if p.values is not None else (p.low or 0) for p in space.params
+    }
+    args = train_parser.parse_args([*train_argv, *space.train_argv(first, hidden_layers or 1)])
+    _resolve_hidden(args)
+    _check_model_options(args)
+
+
+def _check_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise PlanError(f"--study: {str(folder)!r} is a file; expected a study folder")
+    # A lone lock file is a study whose first run was stopped before its storage was made.
+    if folder.is_dir() and any(f.name != ".lock" for f in folder.iterdir()):
+        if not any((folder / name).exists() for name in STORAGE_FILES.values()):
+            raise PlanError(
+                f"--study: {str(folder)!r} holds other files and no study "
+                f"({' or '.join(STORAGE_FILES.values())}); choose a new or empty folder"
+            )

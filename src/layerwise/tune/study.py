@@ -1,0 +1,278 @@
+"""The Optuna study behind ``layerwise tune``: storage, samplers, pruning, resuming.
+
+One study lives in one folder. Its storage is a file there, which every process that runs
+trials opens itself (so with ``--scheduler`` the folder must be on a file system the workers
+share, at the same path):
+
+- ``journal.log``: Optuna's JournalStorage (an append-only log with a file lock; safe across
+  processes; the default), or
+- ``study.db``: SQLite through Optuna's RDBStorage (``--storage sqlite``).
+
+Running the same command again resumes: finished trials (complete, pruned or failed) stay as
+they are and are not run again; a trial that was running when the last run was killed is run
+again under its own number. The settings that define the study (space, fixed training options,
+sampler) are stored with it, and a rerun with different ones is refused rather than mixed in.
+
+Samplers: ``grid`` runs every combination of the values in the order given (the seed's nested
+loops), ``random`` samples uniformly, ``tpe`` is Optuna's Tree-structured Parzen Estimator.
+The grid is not Optuna's ``GridSampler``: that one shuffles the order, maps grid points to trial
+numbers (which a rerun after a kill breaks) and, used through ask-and-tell as here, raises from
+``study.stop()`` before recording the last trial. Instead every grid point is enqueued as a
+waiting trial when the study is made, and only the points that no trial holds yet are added on a
+rerun; so each point is trained once, and completed points are never repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from layerwise.tune.space import SearchSpace
+
+STUDY_NAME = "layerwise"
+STORAGE_FILES = {"journal": "journal.log", "sqlite": "study.db"}
+SAMPLERS = ("grid", "random", "tpe")
+PRUNERS = ("median", "none")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: The study's user attribute that records its defining settings.
+IDENTITY_ATTR = "layerwise_settings"
+
+
+class StudyError(ValueError):
+    """A study folder that cannot be used with these settings."""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that makes a study, resolved from the command line.
+
+    - train_argv: the ``layerwise train`` options fixed for every trial;
+    - identity_argv: the same without the options that only say where data lives
+      (``--data-dir``), which may differ between runs of one study;
+    - hidden_layers: how many layers of ``units`` (None when units is not searched).
+    """
+
+    folder: Path
+    space: SearchSpace
+    train_argv: tuple[str, ...]
+    identity_argv: tuple[str, ...]
+    hidden_layers: int | None
+    sampler: str = "grid"
+    sampler_seed: int = 0
+    pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
+    storage: str = "journal"
+
+    def identity(self) -> dict[str, Any]:
+        """The settings a rerun must repeat to continue this study."""
+        return {
+            "space": self.space.to_json(),
+            "train_argv": list(self.identity_argv),
+            "hidden_layers": self.hidden_layers,
+            "sampler": self.sampler,
+        }
+
+    def storage_spec(self) -> dict[str, str]:
+        """What a worker needs to open the storage (plain JSON, sent to other processes)."""
+        path = (self.folder / STORAGE_FILES[self.storage]).resolve()
+        return {"kind": self.storage, "path": str(path)}
+
+
+# --------------------------------------------------------------------------------------------
+# Storage, samplers, pruners
+# --------------------------------------------------------------------------------------------
+
+
+def open_storage(spec: dict[str, str]) -> optuna.storages.BaseStorage:
+    """The storage described by :meth:`StudyConfig.storage_spec`."""
+    if spec["kind"] == "journal":
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(spec["path"]))
+    if spec["kind"] == "sqlite":
+        # A generous busy timeout: several worker processes report to one SQLite file.
+        return optuna.storages.RDBStorage(
+            f"sqlite:///{spec['path']}", engine_kwargs={"connect_args": {"timeout": 60}}
+        )
+    raise StudyError(f"unknown storage {spec['kind']!r}; expected journal or sqlite")
+
+
+def resolve_storage(folder: Path, requested: str | None) -> str:
+    """The storage kind of a study folder: the one already there, else ``requested`` or journal."""
+    present = [kind for kind, name in STORAGE_FILES.items() if (folder / name).exists()]
+    if len(present) > 1:
+        raise StudyError(f"study folder {str(folder)!r} holds both a journal and a SQLite study")
+    if present and requested is not None and requested != present[0]:
+        raise StudyError(
+            f"--storage {requested}: study folder {str(folder)!r} already holds a "
+            f"{present[0]} study ({STORAGE_FILES[present[0]]})"
+        )
+    return present[0] if present else (requested or "journal")
+
+
+def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name in ("random", "grid"):
+        # For the grid every trial is enqueued with its values, so this sampler never draws.
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise StudyError(f"unknown sampler {name!r}; expected one of {', '.join(SAMPLERS)}")
+
+
+def make_pruner(spec: dict[str, Any]) -> optuna.pruners.BasePruner:
+    """``{"name": "median", "warmup": W, "startup": S}`` or ``{"name": "none"}``.
+
+    Median: after ``startup`` trials have completed, a trial whose validation accuracy at an
+    epoch >= ``warmup`` is below the median of the other trials' at that epoch is stopped.
+    """
+    if spec["name"] == "none":
+        return optuna.pruners.NopPruner()
+    if spec["name"] == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=int(spec.get("startup", 5)), n_warmup_steps=int(spec.get("warmup", 1))
+        )
+    raise StudyError(f"unknown pruner {spec['name']!r}; expected one of {', '.join(PRUNERS)}")
+
+
+def suggest_all(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+    """Every searched parameter's value for ``trial``, in the space's order.
+
+    Values the trial already has (enqueued grid points, or those a killed run had drawn) are
+    kept; the sampler draws the others. So this also completes a trial that a run was killed
+    in the middle of asking for.
+    """
+    for p in space.params:
+        if p.values is not None:
+            trial.suggest_categorical(p.name, list(p.values))
+        elif p.kind == "int":
+            trial.suggest_int(p.name, int(p.low or 0), int(p.high or 0), log=p.log)
+        else:
+            trial.suggest_float(p.name, float(p.low or 0), float(p.high or 0), log=p.log)
+    return {name: trial.params[name] for name in space.names}
+
+
+# --------------------------------------------------------------------------------------------
+# Opening a study
+# --------------------------------------------------------------------------------------------
+
+
+def _describe_difference(saved: dict[str, Any], now: dict[str, Any]) -> str:
+    keys = [k for k in now if saved.get(k) != now[k]]
+    parts = [f"{k}: {json.dumps(saved.get(k))} then, {json.dumps(now[k])} now" for k in keys]
+    return "; ".join(parts)
+
+
+def open_study(config: StudyConfig) -> tuple[optuna.Study, int]:
+    """Create the study in its folder, or load it to resume; returns (study, finished trials).
+
+    Raises :class:`StudyError` when the folder holds a study made with other settings.
+    """
+    recover_journal(config)
+    storage = open_storage(config.storage_spec())
+    sampler = make_sampler(config.sampler, config.sampler_seed)
+    pruner = make_pruner(config.pruner)
+    identity = config.identity()
+    if STUDY_NAME in optuna.get_all_study_names(storage):
+        study = optuna.load_study(
+            study_name=STUDY_NAME, storage=storage, sampler=sampler, pruner=pruner
+        )
+        saved = study.user_attrs.get(IDENTITY_ATTR)
+        # None: the last run was killed between making the study and recording its settings.
+        if saved is not None and saved != json.loads(json.dumps(identity)):
+            raise StudyError(
+                f"study folder {str(config.folder)!r} holds a study made with other settings "
+                f"({_describe_difference(saved, identity)}); rerun with its settings to resume "
+                "it, or choose a new --study folder"
+            )
+    else:
+        study = optuna.create_study(
+            study_name=STUDY_NAME,
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            direction="maximize",
+        )
+    study.set_user_attr(IDENTITY_ATTR, identity)
+    if config.sampler == "grid":
+        enqueue_grid(study, config.space)
+    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    return study, finished
+
+
+def recover_journal(config: StudyConfig) -> None:
+    """Undo what a run killed while writing to the journal leaves behind.
+
+    Optuna's journal lock is a ``journal.log.lock`` file, which a killed writer never removes
+    (the next writer would wait 30 s and then break it); and a write cut short would leave a
+    partial last line that breaks reading once more lines follow. Only one run uses a study
+    (:func:`study_lock`) and its workers have not started yet, so both are leftovers.
+    """
+    if config.storage != "journal":
+        return  # SQLite recovers from a killed writer by itself
+    path = Path(config.storage_spec()["path"])
+    Path(f"{path}.lock").unlink(missing_ok=True)
+    if path.is_file() and path.stat().st_size:
+        data = path.read_bytes()
+        if not data.endswith(b"\n"):
+            with open(path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+
+def trial_params(trial: FrozenTrial) -> dict[str, Any]:
+    """A trial's parameters, also for a waiting trial (whose values are only enqueued)."""
+    return dict(trial.params) or dict(trial.system_attrs.get("fixed_params", {}))
+
+
+def enqueue_grid(study: optuna.Study, space: SearchSpace) -> int:
+    """Enqueue every grid point no trial holds yet (all of them for a new study); returns how
+    many were added. Idempotent, so a run killed while enqueueing completes it on the rerun."""
+    present = [trial_params(t) for t in study.get_trials(deepcopy=False)]
+    added = 0
+    for point in space.grid_points():
+        if point not in present:
+            study.enqueue_trial(point)
+            added += 1
+    return added
+
+
+def stale_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials left running by a run that was killed (only one run uses a study at a time)."""
+    return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+
+def waiting_trials(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
+@contextmanager
+def study_lock(folder: Path) -> Iterator[None]:
+    """Hold the study folder for this run; a second run on the same folder is refused.
+
+    One run at a time is what makes a trial found running at start-up a leftover of a killed
+    run, safe to run again. The lock is released by the OS even when the run is killed.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock, one run at a time by trust
+        yield
+        return
+    with open(folder / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StudyError(
+                f"study folder {str(folder)!r} is in use by another 'layerwise tune' run; wait "
+                "for it to finish (or stop it) first"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield

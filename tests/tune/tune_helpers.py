@@ -1,0 +1,34 @@
+"""Helpers shared by the tune tests (imported by name: pytest puts tests/tune on sys.path)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from layerwise import cli
+
+#: A tiny two-layer net, fast enough for a trial in ~0.1 s.
+TINY = ["--hidden", "32", "--epochs", "2"]
+
+
+def run_tune(*argv: str) -> tuple[int, str, str]:
+    """``layerwise tune ARGV`` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(["tune", *argv])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def results(study: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((study / "results.json").read_text())
+    return data
+
+
+def by_state(study: Path) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for trial in results(study)["trials"]:
+        groups.setdefault(trial["state"], []).append(trial)
+    return groups
