@@ -45,6 +45,7 @@ def test_rerunning_resumes_and_never_repeats_finished_trials(tmp_path: Path) -> 
     rc, out, err = run_tune(*GRID, "--study", str(study))
     assert rc == 0, err
     assert _trainings(out) == 0 and "Best params:" in out
+    assert "All 4 trials finished earlier; nothing to train" in out
     assert len(results(study)["trials"]) == 4
 
 

@@ -30,11 +30,9 @@ def require_engine(engine: str) -> dict[str, Any]:
     Raises ValueError for an unknown engine and :class:`FrameworkMissing` (one line, with the
     install hint) when its framework is not installed.
     """
-    import numpy as np
-
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
-    versions: dict[str, Any] = {"engine": engine, "numpy_version": np.__version__}
+    versions: dict[str, Any] = {"engine": engine}
     if engine != "numpy":
         from layerwise.frameworks._deps import require_keras, require_tensorflow
 

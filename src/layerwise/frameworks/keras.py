@@ -25,7 +25,6 @@ which differ from Kingma & Ba's Adam and CS231n's RMSProp by more than rounding.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -459,14 +458,6 @@ class KerasTwin:
         x_spec = tf.TensorSpec([None, spec.input_dim], self._dtype)
         y_spec = tf.TensorSpec([None], tf.int64)
         self._step_fn = tf.function(self._step, input_signature=[x_spec, y_spec])
-        # One graph per mode: Keras layers take `training` as a Python bool.
-        self._grads_fns = {
-            mode: tf.function(
-                functools.partial(self._loss_and_grads, training=mode),
-                input_signature=[x_spec, y_spec],
-            )
-            for mode in (False, True)
-        }
 
     # the computation -------------------------------------------------------------------------
 
@@ -517,7 +508,8 @@ class KerasTwin:
         """The loss and its gradients under layerwise's parameter names (no update; in train
         mode batch norm's moving statistics do move, as in layerwise)."""
         X, y = self._inputs(X, y)
-        loss, grads = self._grads_fns[bool(training)](X, y)
+        # Eager: a diagnostic (no graph to trace); Keras layers take `training` as a bool.
+        loss, grads = self._loss_and_grads(tf.constant(X), tf.constant(y), bool(training))
         return float(loss), {
             n: np.asarray(g) for n, g in zip(self.variable_names, grads, strict=True)
         }

@@ -306,7 +306,9 @@ def _header(plan: Plan, finished: int, rerun: int) -> str:
         else f"median pruning from epoch {pruner['warmup']} after {pruner['startup']} trials"
     )
     text = f"Study {config.folder}: {what} over {names}; {pruning}"
-    if finished or rerun:
+    if finished >= plan.target and not rerun:
+        text += f"\nAll {plan.target} trials finished earlier; nothing to train"
+    elif finished or rerun:
         text += f"\nResuming: {finished} of {plan.target} trials finished earlier"
         if rerun:
             text += f"; {rerun} interrupted trial(s) run again"
