@@ -16,6 +16,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from layerwise.cli import _int_at_least  # the train parser's own integer type
+
 if TYPE_CHECKING:
     from layerwise.tune.plan import Plan
 
@@ -50,20 +52,6 @@ class _FixedTrainOption(argparse.Action):
         fixed = dict(getattr(namespace, "train_options", None) or {})
         fixed[self.option_strings[-1]] = values  # the long flag; a repeated option: last wins
         namespace.train_options = fixed
-
-
-def _int_at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return value
-
-    parse.__name__ = f"integer >= {low}"
-    return parse
 
 
 def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
