@@ -14,6 +14,7 @@ updated in place too. Pass ``w.copy()`` to keep the old value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -139,7 +140,13 @@ def _state(config: Config, key: str, w: Array) -> Array:
 
 def _adam_step(w: Array, dw: Array, config: Config) -> Array:
     """Update Adam's moments in place and return the step
-    ``learning_rate * m_hat / (sqrt(v_hat) + epsilon)``, using one temporary array."""
+    ``learning_rate * m_hat / (sqrt(v_hat) + epsilon)``, using one temporary array.
+
+    Every line below is one elementwise pass over the parameter, and for Adam these passes,
+    not the matrix products, are the training step's main overhead; so the moments are
+    updated as ``m += (1 - beta1) * (dw - m)`` (3 passes) and the bias corrections are folded
+    into two scalars, using ``sqrt(v / c2) + eps = (sqrt(v) + eps * sqrt(c2)) / sqrt(c2)``.
+    """
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
@@ -148,18 +155,18 @@ def _adam_step(w: Array, dw: Array, config: Config) -> Array:
     v = _state(config, "v", w)
     t = config["t"] = config.get("t", 0) + 1
     b1, b2 = config["beta1"], config["beta2"]
-    tmp = np.multiply(dw, 1 - b1, dtype=m.dtype)
-    m *= b1
+    root_c2 = math.sqrt(1 - b2**t)  # bias corrections c1 = 1 - beta1**t, c2 = 1 - beta2**t
+    tmp = np.subtract(dw, m, dtype=m.dtype)
+    tmp *= 1 - b1
     m += tmp
     np.multiply(dw, dw, out=tmp)
+    tmp -= v
     tmp *= 1 - b2
-    v *= b2
     v += tmp
-    np.divide(v, 1 - b2**t, out=tmp)
-    np.sqrt(tmp, out=tmp)
-    tmp += config["epsilon"]
+    np.sqrt(v, out=tmp)
+    tmp += config["epsilon"] * root_c2
     np.divide(m, tmp, out=tmp)
-    tmp *= config["learning_rate"] / (1 - b1**t)
+    tmp *= config["learning_rate"] * root_c2 / (1 - b1**t)
     return tmp
 
 
