@@ -519,6 +519,15 @@ def worker_keras(wl: Workload, data: dict[str, Any], clock: EpochClock, n: int) 
     )
 
 
+def current_rss_mb() -> float:
+    """This process's resident set size now, in MiB (Linux; 0 where /proc is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def worker_main(impl: str, names: list[str], threads: int, total: int, scale: float) -> int:
     """Run ``impl`` on each workload in turn (one, unless the driver shares processes)."""
     chan = Channel()
@@ -539,7 +548,11 @@ def worker_main(impl: str, names: list[str], threads: int, total: int, scale: fl
         for name in names:
             wl = WORKLOADS[name]
             clock = EpochClock(chan, total)
+            # What the process holds before any data or framework: the interpreter, NumPy and
+            # this script. The memory goal is about what training adds on top of it.
+            base_rss_mb = current_rss_mb()
             data = None if impl == "floor" else make_data(wl, scale)
+            data_mb = 0.0 if data is None else sum(a.nbytes for a in data.values()) / 2**20
             runners[impl](wl, data, clock)
             if clock.done < total:
                 raise RuntimeError(f"training ended after {clock.done} of {total} epochs")
@@ -547,7 +560,15 @@ def worker_main(impl: str, names: list[str], threads: int, total: int, scale: fl
             if chan.recv() != "finish":
                 return 0
             ru = resource.getrusage(resource.RUSAGE_SELF)
-            chan.send({"type": "final", "workload": name, "peak_rss_mb": ru.ru_maxrss / 1024.0})
+            chan.send(
+                {
+                    "type": "final",
+                    "workload": name,
+                    "peak_rss_mb": ru.ru_maxrss / 1024.0,
+                    "base_rss_mb": base_rss_mb,
+                    "data_mb": data_mb,
+                }
+            )
         return 0
     except SystemExit:
         return 0
@@ -683,6 +704,8 @@ def summarize(w: Worker, warmup: int) -> dict[str, Any]:
         "info": w.info,
         "epochs": w.epochs,
         "peak_rss_mb": w.final.get("peak_rss_mb"),
+        "base_rss_mb": w.final.get("base_rss_mb"),
+        "data_mb": w.final.get("data_mb"),
         "process_shared": w.shared,
     }
     return add_stats(row, warmup)
@@ -815,7 +838,8 @@ def _fmt(v: Any, spec: str, dash: str = "-") -> str:
 def table(label: str, rows: list[dict[str, Any]]) -> str:
     cols = (
         "workload", "impl", "s/epoch median", "min-max", "spread", "x floor", "x torch",
-        "CPU s", "x floor (CPU)", "CPU/wall", "peak RSS MB", "loss first->last", "val acc",
+        "CPU s", "x floor (CPU)", "CPU/wall", "peak RSS MB (+ over base)", "loss first->last",
+        "val acc",
         "learns",
     )  # fmt: skip
     lines = [f"**{label}**", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -833,6 +857,8 @@ def table(label: str, rows: list[dict[str, Any]]) -> str:
             "-" if x.get("loss_first") is None else f"{x['loss_first']:.3f}->{x['loss_last']:.3f}"
         )
         rss = _fmt(x.get("peak_rss_mb"), ".0f") + ("*" if x.get("process_shared") else "")
+        if x.get("base_rss_mb") is not None and not x.get("process_shared"):
+            rss += f" (+{x['peak_rss_mb'] - x['base_rss_mb']:.0f})"
         cells = [
             f"{x['median_s']:.3f}",
             f"{x['min_s']:.3f}-{x['max_s']:.3f}",
@@ -867,9 +893,32 @@ def pivot(
                 cells.append("-")
             else:
                 xf = x.get(ratio)
-                cells.append(f"{x[key]:.2f}" + ("" if xf is None else f" ({xf:.1f}x)"))
+                cells.append(f"{x[key]:.2f}" + ("" if xf is None else f" ({xf:.2f}x)"))
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def memory_table(label: str, rows: list[dict[str, Any]], workloads: list[str]) -> str:
+    """Peak RSS minus the process's RSS before the data existed, as a multiple of the data.
+
+    The goal "at most the float32 data plus 10 %" means a multiple of at most 1.10. The base
+    (interpreter, NumPy, the benchmark script: ~30-40 MB) is not counted; a framework's own
+    import (PyTorch, TensorFlow) is, since it comes after the base.
+    """
+    impls = [i for i in dict.fromkeys(x["impl"] for x in rows) if i != "floor"]
+    lines = ["| " + label + " | " + " | ".join(workloads) + " |"]
+    lines.append("|" + "---|" * (len(workloads) + 1))
+    for impl in impls:
+        cells = []
+        for wname in workloads:
+            x = next((r for r in rows if r["impl"] == impl and r["workload"] == wname), None)
+            if x is None or x.get("base_rss_mb") is None or not x.get("data_mb"):
+                cells.append("-")
+                continue
+            over = x["peak_rss_mb"] - x["base_rss_mb"]
+            cells.append(f"{over:.0f} ({over / x['data_mb']:.2f}x)")
+        lines.append(f"| {impl} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 and any("x)" in ln for ln in lines) else ""
 
 
 def machine_info(args: Any) -> dict[str, Any]:
@@ -976,6 +1025,10 @@ def report(doc: dict[str, Any]) -> list[str]:
         print(pivot(f"s/epoch (x GEMM floor), {label}", rows, workloads))
         print()
         print(pivot(f"CPU s/epoch (x floor's), {label}", rows, workloads, key="cpu_s"))
+        memory = memory_table(f"peak RSS over base, MB (x data), {label}", rows, workloads)
+        if memory:
+            print()
+            print(memory)
         rates = [
             f"{x['workload']} {x['gflop_per_epoch']:.0f} GFLOP/epoch at {x['gflops']:.0f} GFLOP/s"
             for x in rows

@@ -263,6 +263,20 @@ def test_evaluate_matches_train(
     assert capsys.readouterr().out == f"val accuracy: {m['val_acc']:f}\n"
 
 
+def test_val_size_sets_the_split_for_train_and_evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    argv = ["train", "--val-size", "300", "--epochs", "1", "--out", str(run), "--quiet"]
+    assert cli.main(argv) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["val_size"], config["num_val"], config["num_train"]) == (300, 300, 1137)
+    metrics = json.loads((run / "metrics.json").read_text())
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run), "--split", "val"]) == 0  # the run's own split
+    assert capsys.readouterr().out == f"val accuracy: {metrics['val_acc']:f}\n"
+
+
 def test_evaluate_train_split(
     trained: dict[str, Any], digits: dict[str, np.ndarray], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -410,6 +424,8 @@ def _assert_one_line_error(rc: int, out: str, err: str, match: str) -> None:
         (["train", "--lr-schedule", "linear"], r"--lr-schedule: expected cosine"),
         (["train", "--lr-schedule", "step:0"], r"step_size must be a positive integer"),
         (["train", "--early-stopping", "0"], r"--early-stopping: expected an integer >= 1"),
+        (["train", "--val-size", "0"], r"--val-size: expected an integer >= 1"),
+        (["train", "--val-size", "1437"], r"val_size 1437 leaves no training examples"),
         (["train", "--resume", "/no/such/run"], r"--resume: '/no/such/run' holds no config"),
     ],
 )

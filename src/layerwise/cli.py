@@ -206,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data-dir", metavar="DIR", help="folder holding the dataset files (default: per dataset)"
     )
+    train.add_argument(
+        "--val-size",
+        type=_int_at_least(1),
+        metavar="N",
+        help="validation examples held out of the training set; the rest is trained on "
+        "(default: 5000 mnist, 1000 cifar10, 180 digits)",
+    )
     train.add_argument("--model", choices=sorted(MODELS), default="two-layer", help="architecture")
     train.add_argument(
         "--hidden",
@@ -381,12 +388,14 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(model.predict(X) == y))
 
 
-def _load_data(dataset: str, data_dir: str | None, dtype: str) -> dict[str, np.ndarray]:
+def _load_data(
+    dataset: str, data_dir: str | None, dtype: str, val_size: int | None = None
+) -> dict[str, np.ndarray]:
     from layerwise.data import load_dataset
 
     try:
         data: dict[str, np.ndarray] = load_dataset(
-            dataset, data_dir=data_dir, dtype=np.dtype(dtype)
+            dataset, data_dir=data_dir, dtype=np.dtype(dtype), val_size=val_size
         )
     except ValueError as e:
         # The loaders raise ValueError for settings (a --data-dir that is a file, a bad
@@ -551,7 +560,7 @@ def _train_into(
     engine = getattr(args, "engine", "numpy")
     engine_info = require_engine(engine)  # a missing framework fails before data loading
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    data = _load_data(args.dataset, data_dir, args.dtype)
+    data = _load_data(args.dataset, data_dir, args.dtype, args.val_size)
     X_train = data["X_train"]
     input_dim, num_classes = data_dims(data)
     model = _build_model(args, hidden, input_dim, num_classes)
@@ -561,6 +570,7 @@ def _train_into(
         "command": "train",
         "dataset": args.dataset,
         "data_dir": data_dir,
+        "val_size": args.val_size,
         "model": args.model,
         "model_class": class_name,
         "model_config": model.get_config(),
@@ -711,7 +721,7 @@ def _load_run(run_arg: str, data_dir_arg: str | None) -> tuple[Path, dict[str, A
 
     model = load_model(run / "model.npz")
     data_dir = data_dir_arg if data_dir_arg is not None else config.get("data_dir")
-    data = _load_data(config["dataset"], data_dir, dtype)
+    data = _load_data(config["dataset"], data_dir, dtype, config.get("val_size"))
     return run, config, model, data
 
 

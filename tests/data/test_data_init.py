@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,30 @@ def test_load_dataset_digits_in_the_requested_dtype() -> None:
     data = load_dataset("digits", dtype=np.float64)
     assert data["X_train"].dtype == np.float64 and data["X_train"].shape == (1257, 64)
     assert data["y_train"].dtype == np.int64
+
+
+def test_load_dataset_val_size_moves_examples_between_train_and_val() -> None:
+    default = load_dataset("digits")
+    data = load_dataset("digits", val_size=300)
+    assert data["X_val"].shape == (300, 64) and data["y_val"].shape == (300,)
+    assert len(data["X_train"]) == 1797 - 360 - 300  # test split unchanged
+    assert np.array_equal(data["X_test"], default["X_test"])
+
+
+@pytest.mark.parametrize("bad", [0, -5, True, 2.5, "100"])
+def test_load_dataset_rejects_a_bad_val_size(bad: object) -> None:
+    expected = r"val_size must be a positive integer .*got " + re.escape(repr(bad))
+    with pytest.raises(ValueError, match=expected):
+        load_dataset("digits", val_size=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "n_train"), [("mnist", 60_000), ("cifar10", 50_000)])
+def test_load_dataset_val_size_must_leave_training_examples(
+    name: str, n_train: int, tmp_path: Path
+) -> None:
+    # Refused before any file is read: the folder is empty.
+    with pytest.raises(ValueError, match=f"val_size {n_train} leaves no training examples"):
+        load_dataset(name, data_dir=tmp_path, val_size=n_train)
 
 
 def test_load_dataset_passes_folder_and_dtype_to_cifar10(

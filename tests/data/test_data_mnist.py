@@ -261,3 +261,16 @@ def test_real_mnist_default_splits(mnist_dir: Path) -> None:
     }
     assert data["y_train"][:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert float(data["X_train"].max()) == 1.0 and float(data["X_train"].min()) == 0.0
+
+
+def test_real_mnist_val_size_splits_all_60000_training_images(
+    mnist_dir: Path, real_mnist: tuple[np.ndarray, ...]
+) -> None:
+    from layerwise.data import load_dataset
+
+    _, y_all, _, y_test = real_mnist
+    data = load_dataset("mnist", data_dir=mnist_dir, val_size=1000)
+    assert data["X_train"].shape == (59_000, 784) and data["X_val"].shape == (1000, 784)
+    assert np.array_equal(data["y_train"], y_all[:59_000])
+    assert np.array_equal(data["y_val"], y_all[59_000:])  # the last 1,000 training images
+    assert np.array_equal(data["y_test"], y_test)

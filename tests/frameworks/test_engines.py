@@ -198,10 +198,12 @@ def small_cifar_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cifar = make_small_cifar(tmp_path / "cifar", seed=0)
     real = data_module.load_dataset
 
-    def load_dataset(name: str, data_dir: Any = None, dtype: Any = np.float32) -> Any:
+    def load_dataset(
+        name: str, data_dir: Any = None, dtype: Any = np.float32, val_size: Any = None
+    ) -> Any:
         if name == "cifar10":
             return data_module.get_CIFAR10_data(40, 10, 7, data_dir=data_dir, dtype=dtype)
-        return real(name, data_dir=data_dir, dtype=dtype)
+        return real(name, data_dir=data_dir, dtype=dtype, val_size=val_size)
 
     monkeypatch.setattr(data_module, "load_dataset", load_dataset)
     return cifar.batches_dir

@@ -177,7 +177,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if row["status"] != 0:
             continue
         if data is None:
-            data = _load_data(config["dataset"], config["data_dir"], config["dtype"])
+            data = _load_data(
+                config["dataset"], config["data_dir"], config["dtype"], config.get("val_size")
+            )
         model = load_model(Path(row["run"]) / "model.npz")
         row["train_acc"] = accuracy(model, data["X_train"], data["y_train"])
 

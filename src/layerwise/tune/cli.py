@@ -223,6 +223,10 @@ def _cmd_tune(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -
         raise UsageError(str(e)) from None
     if plan.needs_cluster:
         _require("distributed")
+    from layerwise.frameworks import require_engine
+
+    # A missing framework is one line now, not a failed trial per configuration later.
+    require_engine(train_parser.parse_args(plan.config.train_argv).engine)
     return _run(plan)
 
 

@@ -36,14 +36,14 @@ def retrain(train_argv: list[str], folder: Path, epochs: int | None = None) -> d
         accuracy,
         build_parser,
     )
+    from layerwise.frameworks.engines import make_solver
     from layerwise.io import save_model, write_json
     from layerwise.recipe import data_dims, solver_options
-    from layerwise.solver import Solver
     from layerwise.tune.trial import cached_data
 
     args = build_parser().parse_args(["train", *train_argv])
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    data = cached_data(args.dataset, data_dir, args.dtype)
+    data = cached_data(args.dataset, data_dir, args.dtype, args.val_size)
     merged = {
         "X_train": np.concatenate([data["X_train"], data["X_val"]]),
         "y_train": np.concatenate([data["y_train"], data["y_val"]]),
@@ -58,7 +58,8 @@ def retrain(train_argv: list[str], folder: Path, epochs: int | None = None) -> d
     options["patience"] = None
     if epochs is not None:
         options["num_epochs"] = epochs
-    solver = Solver(
+    solver = make_solver(
+        args.engine,
         model,
         merged,
         **options,

@@ -4,7 +4,8 @@
 itself with ``--jobs 1``). It takes a plain dict (picklable, cheap to send) and returns one:
 
 - the options are parsed by the ``layerwise train`` parser, the model is built by the same
-  function and the Solver gets the same settings (:mod:`layerwise.recipe`);
+  function and the Solver gets the same settings (:mod:`layerwise.recipe`), including the
+  ``--engine`` that computes the updates (numpy, keras or tensorflow);
 - after every accuracy check the validation accuracy is reported to Optuna at step = epoch,
   and the trial is stopped when the pruner says so (state ``pruned``);
 - an exception while building or training, or a loss that became NaN or infinite (the Solver
@@ -29,21 +30,23 @@ from typing import Any
 
 import numpy as np
 
-#: Datasets loaded by this process, by (name, data_dir, dtype): each worker loads once.
-_DATA: dict[tuple[str, str | None, str], dict[str, np.ndarray]] = {}
+#: Datasets loaded by this process, by (name, data_dir, dtype, val_size): each worker loads once.
+_DATA: dict[tuple[str, str | None, str, int | None], dict[str, np.ndarray]] = {}
 #: How many times this process has loaded a dataset (reported with every trial).
 _LOADS = {"count": 0}
 #: Studies opened by this process, by (storage, pruner): reopening replays the whole journal.
 _STUDIES: dict[str, Any] = {}
 
 
-def cached_data(dataset: str, data_dir: str | None, dtype: str) -> dict[str, np.ndarray]:
+def cached_data(
+    dataset: str, data_dir: str | None, dtype: str, val_size: int | None = None
+) -> dict[str, np.ndarray]:
     """The dataset, loaded on first use in this process and kept for later trials."""
     from layerwise.cli import _load_data
 
-    key = (dataset, data_dir, dtype)
+    key = (dataset, data_dir, dtype, val_size)
     if key not in _DATA:
-        _DATA[key] = _load_data(dataset, data_dir, dtype)
+        _DATA[key] = _load_data(dataset, data_dir, dtype, val_size)
         _LOADS["count"] += 1
     return _DATA[key]
 
@@ -108,7 +111,7 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         args = build_parser().parse_args(["train", *spec["train_argv"]])
         data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-        data = cached_data(args.dataset, data_dir, args.dtype)
+        data = cached_data(args.dataset, data_dir, args.dtype, args.val_size)
     except Exception as e:  # bad data or options: every trial would fail the same way
         out.update(state="setup_error", error=_error_text(e))
         return out
@@ -173,14 +176,15 @@ class _PruningReporter:
 def _build_solver(args: Any, data: dict[str, np.ndarray], reporter: _PruningReporter) -> Any:
     """The model and Solver that ``layerwise train`` would build from these options."""
     from layerwise.cli import _build_model, _check_model_options, _resolve_hidden
+    from layerwise.frameworks.engines import make_solver
     from layerwise.recipe import data_dims, solver_options
-    from layerwise.solver import Solver
 
     hidden = _resolve_hidden(args)
     _check_model_options(args)
     input_dim, num_classes = data_dims(data)
     model = _build_model(args, hidden, input_dim, num_classes)
-    return Solver(
+    return make_solver(
+        args.engine,
         model,
         data,
         **solver_options(args),

@@ -1,0 +1,171 @@
+"""Where one layerwise training epoch spends its time, next to the GEMM floor.
+
+    python benchmarks/profile_epoch.py                      # W1, W2, W3, W3d at 1 BLAS thread
+    python benchmarks/profile_epoch.py --workloads W3 --epochs 2
+
+For each workload of ``bench.py`` (same synthetic data, same model and Solver settings) this
+runs the floor (only the matrix products of an epoch, as ``bench.py`` measures it) and then
+layerwise's Solver under ``cProfile`` for the given epochs, and prints seconds per epoch by
+component. The rows are the functions of the training step that do array work: the affine
+layers (their matrix products plus bias adds and sums), the loss, dropout, the update rule,
+the rest of ``model.loss`` (the fused ReLU and its mask, Python), the Solver's step (the
+minibatch gather ``X[idx]``, Python) and the per-epoch accuracy check. "over floor" is the
+affine rows' time beyond the floor: the matrix products run slower on freshly gathered
+minibatches than on the floor's warm, reused buffers. cProfile adds ~1 us per Python call
+(a few percent here); the totals are printed with and without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+# component -> (module suffix, function name, "cum" for cumulative or "tot" for own time)
+COMPONENTS: list[tuple[str, str, str, str]] = [
+    ("affine forward (GEMM + bias)", "layers.py", "affine_forward", "cum"),
+    ("affine backward (2 GEMMs + bias grad)", "layers.py", "affine_backward", "tot"),
+    ("first layer dW (GEMM + bias grad)", "layers.py", "affine_param_grads", "cum"),
+    ("softmax loss and its gradient", "layers.py", "softmax_loss", "cum"),
+    ("dropout forward", "layers.py", "dropout_forward", "cum"),
+    ("dropout backward", "layers.py", "dropout_backward", "cum"),
+    ("update rule (elementwise passes)", "optim.py", "*", "tot"),
+    ("model.loss: fused ReLU, masks, Python", "base.py", "loss", "tot"),
+    ("Solver step: gather X[idx], Python", "solver.py", "_step", "tot"),
+    ("minibatch indices", "solver.py", "_sample", "cum"),
+    ("accuracy check (1,000 + 1,000 examples)", "solver.py", "_record_epoch", "cum"),
+]
+
+
+def floor_seconds(bench: Any, wl: Any, epochs: int) -> float:
+    """Seconds per epoch of only the matrix products (bench.py's floor)."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    f32 = np.float32
+    m = wl.batch
+    pairs = list(zip(wl.dims[:-1], wl.dims[1:], strict=True))
+    Ws = [rng.standard_normal(p, dtype=f32) * f32(0.05) for p in pairs]
+    xs = [rng.standard_normal((m, d_in), dtype=f32) for d_in, _ in pairs]
+    douts = [rng.standard_normal((m, d_out), dtype=f32) for _, d_out in pairs]
+    outs = [np.empty((m, d_out), dtype=f32) for _, d_out in pairs]
+    dWs = [np.empty_like(W) for W in Ws]
+    dXs = [np.empty((m, d_in), dtype=f32) for d_in, _ in pairs]
+    steps = max(bench.n_train(wl, 1.0) // m, 1)
+    times = []
+    for _ in range(epochs + 1):  # the first one warms up
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            for i in range(len(pairs)):
+                np.matmul(xs[i], Ws[i], out=outs[i])
+            for i in reversed(range(len(pairs))):
+                np.matmul(xs[i].T, douts[i], out=dWs[i])
+                if i > 0:
+                    np.matmul(douts[i], Ws[i].T, out=dXs[i])
+        times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
+def build_solver(wl: Any, data: dict[str, Any], epochs: int) -> Any:
+    import numpy as np
+
+    from layerwise import Solver
+    from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
+
+    d, c = wl.dims[0], wl.dims[-1]
+    common = {"dtype": np.float32, "dropout": wl.dropout, "rng": np.random.default_rng(1)}
+    if wl.model == "TwoLayerNet":
+        model: Any = TwoLayerNet(
+            input_dim=d, hidden_dim=wl.dims[1], num_classes=c, weight_scale=wl.weight_scale,
+            **common,
+        )  # fmt: skip
+    elif wl.model == "ThreeLayerNet":
+        model = ThreeLayerNet(
+            input_dim=d, hidden_dim_1=wl.dims[1], hidden_dim_2=wl.dims[2], num_classes=c,
+            weight_scale=wl.weight_scale, **common,
+        )  # fmt: skip
+    else:
+        model = FullyConnectedNet(
+            list(wl.dims[1:-1]), input_dim=d, num_classes=c, weight_init="he", **common
+        )
+    return Solver(
+        model,
+        data,
+        update_rule=wl.rule,
+        optim_config={"learning_rate": wl.lr},
+        lr_decay=1.0,
+        batch_size=wl.batch,
+        num_epochs=epochs,
+        verbose=False,
+        seed=0,
+        num_train_samples=1000,
+        num_val_samples=1000,
+    )
+
+
+def profile(bench: Any, name: str, epochs: int) -> None:
+    wl = bench.WORKLOADS[name]
+    data = bench.make_data(wl, 1.0)
+    floor = floor_seconds(bench, wl, epochs)
+    build_solver(wl, data, 1).train()  # warm-up: first touches, BLAS buffers
+    solver = build_solver(wl, data, epochs)
+    t0 = time.perf_counter()
+    solver.train()
+    plain = (time.perf_counter() - t0) / epochs
+    solver = build_solver(wl, data, epochs)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.runcall(solver.train)
+    profiled = (time.perf_counter() - t0) / epochs
+
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    rows = []
+    for label, module, func, kind in COMPONENTS:
+        seconds = 0.0
+        for (path, _line, fname), (_cc, _nc, tot, cum, _callers) in stats.items():
+            if path.endswith(module) and (func == "*" or fname == func):
+                seconds += tot if kind == "tot" else cum
+        rows.append((label, seconds / epochs))
+    affine = sum(s for label, s in rows if label.startswith(("affine", "first layer")))
+    accounted = sum(s for _, s in rows)
+    print(f"\n## {name}: {'-'.join(map(str, wl.dims))}, batch {wl.batch}, {wl.rule}"
+          f"{', dropout %g' % wl.dropout if wl.dropout else ''}")  # fmt: skip
+    print(f"epoch {plain:.3f} s without the profiler ({plain / floor:.2f}x the floor), "
+          f"{profiled:.3f} s with it; GEMM floor {floor:.3f} s")  # fmt: skip
+    print("\n| component | s/epoch | % of epoch | x floor |\n|---|---|---|---|")
+    for label, s in rows:
+        if s > 0:
+            print(f"| {label} | {s:.3f} | {100 * s / profiled:.1f} | {s / floor:.2f} |")
+    other = profiled - accounted
+    print(f"| everything else (Solver bookkeeping, profiler) | {other:.3f} | "
+          f"{100 * other / profiled:.1f} | {other / floor:.2f} |")  # fmt: skip
+    print(f"\naffine layers {affine:.3f} s = floor {floor:.3f} s + {affine - floor:.3f} s over "
+          f"it ({affine / floor:.2f}x); outside the affine layers: {profiled - affine:.3f} s "
+          f"({(profiled - affine) / floor:.2f}x the floor)")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", default="W1,W2,W3,W3d")
+    parser.add_argument("--epochs", type=int, default=2, help="profiled epochs (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    args = parser.parse_args(argv)
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[key] = str(args.threads)
+    sys.path.insert(0, str(HERE))
+    import bench  # the workloads and data of the benchmark
+
+    for name in args.workloads.split(","):
+        profile(bench, name, args.epochs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
