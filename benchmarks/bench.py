@@ -229,12 +229,11 @@ def _steps(n: int, batch: int) -> int:
     return max(n // batch, 1)
 
 
-def worker_floor(wl: Workload, clock: EpochClock, scale: float) -> None:
-    """Only the matrix products of one training step, float32 NumPy, one epoch's steps.
-
-    Forward x @ W per layer; backward dW = x.T @ dout per layer and dX = dout @ W.T for every
-    layer except the first (nobody needs the gradient with respect to the input data).
-    """
+def floor_epoch(wl: Workload, steps: int) -> Callable[[], None]:
+    """A function that runs the matrix products of ``steps`` training steps of ``wl``, in
+    float32 NumPy with preallocated outputs: forward x @ W per layer; backward dW = x.T @ dout
+    per layer and dX = dout @ W.T for every layer except the first (nobody needs the gradient
+    with respect to the input data)."""
     import numpy as np
 
     rng = np.random.default_rng(5)
@@ -247,10 +246,9 @@ def worker_floor(wl: Workload, clock: EpochClock, scale: float) -> None:
     outs = [np.empty((m, d_out), dtype=f32) for _, d_out in pairs]
     dWs = [np.empty_like(W) for W in Ws]
     dXs = [np.empty((m, d_in), dtype=f32) for d_in, _ in pairs]
-    steps = _steps(n_train(wl, scale), m)
     L = len(pairs)
-    clock.ready({"blas": blas_info(), "steps_per_epoch": steps, "gemms_per_step": 3 * L - 1})
-    for _ in range(clock.total):
+
+    def run() -> None:
         for _ in range(steps):
             for i in range(L):
                 np.matmul(xs[i], Ws[i], out=outs[i])
@@ -258,7 +256,40 @@ def worker_floor(wl: Workload, clock: EpochClock, scale: float) -> None:
                 np.matmul(xs[i].T, douts[i], out=dWs[i])
                 if i > 0:
                     np.matmul(douts[i], Ws[i].T, out=dXs[i])
+
+    return run
+
+
+def worker_floor(wl: Workload, clock: EpochClock, scale: float) -> None:
+    """Only the matrix products of one epoch's training steps (:func:`floor_epoch`)."""
+    steps = _steps(n_train(wl, scale), wl.batch)
+    epoch = floor_epoch(wl, steps)
+    gemms = 3 * (len(wl.dims) - 1) - 1
+    clock.ready({"blas": blas_info(), "steps_per_epoch": steps, "gemms_per_step": gemms})
+    for _ in range(clock.total):
+        epoch()
         clock.epoch_end(lambda: {})
+
+
+def layerwise_model(wl: Workload, dtype: Any, rng: Any) -> Any:
+    """The workload's layerwise model, built through the public API as a user would."""
+    from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
+
+    d, c = wl.dims[0], wl.dims[-1]
+    common = {"dtype": dtype, "dropout": wl.dropout, "rng": rng}
+    if wl.model == "TwoLayerNet":
+        return TwoLayerNet(
+            input_dim=d, hidden_dim=wl.dims[1], num_classes=c, weight_scale=wl.weight_scale,
+            **common,
+        )  # fmt: skip
+    if wl.model == "ThreeLayerNet":
+        return ThreeLayerNet(
+            input_dim=d, hidden_dim_1=wl.dims[1], hidden_dim_2=wl.dims[2], num_classes=c,
+            weight_scale=wl.weight_scale, **common,
+        )  # fmt: skip
+    return FullyConnectedNet(
+        list(wl.dims[1:-1]), input_dim=d, num_classes=c, weight_init="he", **common
+    )
 
 
 def worker_layerwise(wl: Workload, data: dict[str, Any], clock: EpochClock, n: int, dtype: Any):
@@ -267,25 +298,8 @@ def worker_layerwise(wl: Workload, data: dict[str, Any], clock: EpochClock, n: i
 
     import layerwise
     from layerwise import Solver
-    from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
 
-    d, c = wl.dims[0], wl.dims[-1]
-    rng = np.random.default_rng(SEED_WEIGHTS)
-    common = {"dtype": dtype, "dropout": wl.dropout, "rng": rng}
-    if wl.model == "TwoLayerNet":
-        model: Any = TwoLayerNet(
-            input_dim=d, hidden_dim=wl.dims[1], num_classes=c, weight_scale=wl.weight_scale,
-            **common,
-        )  # fmt: skip
-    elif wl.model == "ThreeLayerNet":
-        model = ThreeLayerNet(
-            input_dim=d, hidden_dim_1=wl.dims[1], hidden_dim_2=wl.dims[2], num_classes=c,
-            weight_scale=wl.weight_scale, **common,
-        )  # fmt: skip
-    else:
-        model = FullyConnectedNet(
-            list(wl.dims[1:-1]), input_dim=d, num_classes=c, weight_init="he", **common
-        )
+    model = layerwise_model(wl, dtype, np.random.default_rng(SEED_WEIGHTS))
     same_init = all(
         np.array_equal(model.params[f"theta{i}"].astype(np.float32), w)
         for i, (w, _) in enumerate(init_params(wl), start=1)
@@ -879,48 +893,61 @@ def table(label: str, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def pivot(
-    label: str, rows: list[dict[str, Any]], workloads: list[str], key: str = "median_s"
+def grid_table(
+    label: str,
+    rows: list[dict[str, Any]],
+    workloads: list[str],
+    cell: Callable[[dict[str, Any]], str | None],
+    skip: tuple[str, ...] = (),
 ) -> str:
-    """One row per implementation, one column per workload: seconds (multiple of the floor)."""
-    ratio = "x_floor" if key == "median_s" else "cpu_x_floor"
-    impls = list(dict.fromkeys(x["impl"] for x in rows))
+    """One row per implementation, one column per workload; ``cell(row)`` or '-' in each."""
+    impls = [i for i in dict.fromkeys(x["impl"] for x in rows) if i not in skip]
     lines = ["| " + label + " | " + " | ".join(workloads) + " |"]
     lines.append("|" + "---|" * (len(workloads) + 1))
     for impl in impls:
         cells = []
         for wname in workloads:
             x = next((r for r in rows if r["impl"] == impl and r["workload"] == wname), None)
-            if x is None or key not in x:
-                cells.append("-")
-            else:
-                xf = x.get(ratio)
-                cells.append(f"{x[key]:.2f}" + ("" if xf is None else f" ({xf:.2f}x)"))
+            text = None if x is None else cell(x)
+            cells.append("-" if text is None else text)
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def pivot(
+    label: str, rows: list[dict[str, Any]], workloads: list[str], key: str = "median_s"
+) -> str:
+    """Seconds per epoch (multiple of the floor) per implementation and workload."""
+    ratio = "x_floor" if key == "median_s" else "cpu_x_floor"
+
+    def cell(x: dict[str, Any]) -> str | None:
+        if key not in x:
+            return None
+        xf = x.get(ratio)
+        return f"{x[key]:.2f}" + ("" if xf is None else f" ({xf:.2f}x)")
+
+    return grid_table(label, rows, workloads, cell)
+
+
 def memory_table(label: str, rows: list[dict[str, Any]], workloads: list[str]) -> str:
-    """Peak RSS minus the process's RSS before the data existed, as a multiple of the data.
+    """Peak RSS minus the process's RSS before the data existed, as a multiple of the data
+    (empty when no row has both numbers, e.g. a JSON file from before they were recorded).
 
     The goal "at most the float32 data plus 10 %" means a multiple of at most 1.10. The base
-    (interpreter, NumPy, the benchmark script: ~30-40 MB) is not counted; a framework's own
+    (interpreter, NumPy, the benchmark script: ~25 MB) is not counted; a framework's own
     import (PyTorch, TensorFlow) is, since it comes after the base.
     """
-    impls = [i for i in dict.fromkeys(x["impl"] for x in rows) if i != "floor"]
-    lines = ["| " + label + " | " + " | ".join(workloads) + " |"]
-    lines.append("|" + "---|" * (len(workloads) + 1))
-    for impl in impls:
-        cells = []
-        for wname in workloads:
-            x = next((r for r in rows if r["impl"] == impl and r["workload"] == wname), None)
-            if x is None or x.get("base_rss_mb") is None or not x.get("data_mb"):
-                cells.append("-")
-                continue
-            over = x["peak_rss_mb"] - x["base_rss_mb"]
-            cells.append(f"{over:.0f} ({over / x['data_mb']:.2f}x)")
-        lines.append(f"| {impl} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) if len(lines) > 2 and any("x)" in ln for ln in lines) else ""
+
+    def cell(x: dict[str, Any]) -> str | None:
+        # (--quick shares one process across workloads: its peak is not this workload's)
+        if x.get("base_rss_mb") is None or not x.get("data_mb") or x.get("process_shared"):
+            return None
+        over = x["peak_rss_mb"] - x["base_rss_mb"]
+        return f"{over:.0f} ({over / x['data_mb']:.2f}x)"
+
+    if not any(cell(x) for x in rows if x["impl"] != "floor"):
+        return ""
+    return grid_table(label, rows, workloads, cell, skip=("floor",))
 
 
 def machine_info(args: Any) -> dict[str, Any]:

@@ -45,58 +45,25 @@ COMPONENTS: list[tuple[str, str, str, str]] = [
 
 
 def floor_seconds(bench: Any, wl: Any, epochs: int) -> float:
-    """Seconds per epoch of only the matrix products (bench.py's floor)."""
-    import numpy as np
-
-    rng = np.random.default_rng(5)
-    f32 = np.float32
-    m = wl.batch
-    pairs = list(zip(wl.dims[:-1], wl.dims[1:], strict=True))
-    Ws = [rng.standard_normal(p, dtype=f32) * f32(0.05) for p in pairs]
-    xs = [rng.standard_normal((m, d_in), dtype=f32) for d_in, _ in pairs]
-    douts = [rng.standard_normal((m, d_out), dtype=f32) for _, d_out in pairs]
-    outs = [np.empty((m, d_out), dtype=f32) for _, d_out in pairs]
-    dWs = [np.empty_like(W) for W in Ws]
-    dXs = [np.empty((m, d_in), dtype=f32) for d_in, _ in pairs]
-    steps = max(bench.n_train(wl, 1.0) // m, 1)
+    """Seconds per epoch of only the matrix products (bench.py's floor), the fastest epoch."""
+    epoch = bench.floor_epoch(wl, bench._steps(bench.n_train(wl, 1.0), wl.batch))
+    epoch()  # warm-up
     times = []
-    for _ in range(epochs + 1):  # the first one warms up
+    for _ in range(epochs):
         t0 = time.perf_counter()
-        for _ in range(steps):
-            for i in range(len(pairs)):
-                np.matmul(xs[i], Ws[i], out=outs[i])
-            for i in reversed(range(len(pairs))):
-                np.matmul(xs[i].T, douts[i], out=dWs[i])
-                if i > 0:
-                    np.matmul(douts[i], Ws[i].T, out=dXs[i])
+        epoch()
         times.append(time.perf_counter() - t0)
-    return min(times[1:])
+    return min(times)
 
 
-def build_solver(wl: Any, data: dict[str, Any], epochs: int) -> Any:
+def build_solver(bench: Any, wl: Any, data: dict[str, Any], epochs: int) -> Any:
+    """bench.py's layerwise model and Solver settings for ``wl``."""
     import numpy as np
 
     from layerwise import Solver
-    from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
 
-    d, c = wl.dims[0], wl.dims[-1]
-    common = {"dtype": np.float32, "dropout": wl.dropout, "rng": np.random.default_rng(1)}
-    if wl.model == "TwoLayerNet":
-        model: Any = TwoLayerNet(
-            input_dim=d, hidden_dim=wl.dims[1], num_classes=c, weight_scale=wl.weight_scale,
-            **common,
-        )  # fmt: skip
-    elif wl.model == "ThreeLayerNet":
-        model = ThreeLayerNet(
-            input_dim=d, hidden_dim_1=wl.dims[1], hidden_dim_2=wl.dims[2], num_classes=c,
-            weight_scale=wl.weight_scale, **common,
-        )  # fmt: skip
-    else:
-        model = FullyConnectedNet(
-            list(wl.dims[1:-1]), input_dim=d, num_classes=c, weight_init="he", **common
-        )
     return Solver(
-        model,
+        bench.layerwise_model(wl, np.float32, np.random.default_rng(bench.SEED_WEIGHTS)),
         data,
         update_rule=wl.rule,
         optim_config={"learning_rate": wl.lr},
@@ -114,12 +81,12 @@ def profile(bench: Any, name: str, epochs: int) -> None:
     wl = bench.WORKLOADS[name]
     data = bench.make_data(wl, 1.0)
     floor = floor_seconds(bench, wl, epochs)
-    build_solver(wl, data, 1).train()  # warm-up: first touches, BLAS buffers
-    solver = build_solver(wl, data, epochs)
+    build_solver(bench, wl, data, 1).train()  # warm-up: first touches, BLAS buffers
+    solver = build_solver(bench, wl, data, epochs)
     t0 = time.perf_counter()
     solver.train()
     plain = (time.perf_counter() - t0) / epochs
-    solver = build_solver(wl, data, epochs)
+    solver = build_solver(bench, wl, data, epochs)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.runcall(solver.train)
