@@ -89,3 +89,28 @@ def test_float32_steps_match_float64(name):
     for key, value in c32.items():
         if isinstance(value, np.ndarray):
             assert value.dtype == np.float32, key  # no float64 state on the float32 path
+
+
+@pytest.mark.parametrize("name", sorted(optim.UPDATE_RULES))
+def test_parameters_of_one_shape_do_not_share_results(name):
+    """Rules reuse one scratch buffer per shape: two parameters of the same shape, updated in
+    turn, must end exactly as when each is updated alone, and dw must stay untouched."""
+    rule = optim.UPDATE_RULES[name]
+    rng = np.random.default_rng(1)
+    a0, b0 = rng.standard_normal((2, 7, 5))
+    grads = rng.standard_normal((4, 2, 7, 5))
+    kept = grads.copy()
+    a, b, ca, cb = a0.copy(), b0.copy(), {}, {}
+    for ga, gb in grads:  # interleaved, as the Solver does
+        a, ca = rule(a, ga, ca)
+        b, cb = rule(b, gb, cb)
+    alone_a, alone_b, c1, c2 = a0.copy(), b0.copy(), {}, {}
+    for ga, _ in grads:
+        alone_a, c1 = rule(alone_a, ga, c1)
+    for _, gb in grads:
+        alone_b, c2 = rule(alone_b, gb, c2)
+    assert np.array_equal(a, alone_a) and np.array_equal(b, alone_b)
+    assert not np.array_equal(a, b)
+    assert np.array_equal(grads, kept)
+    scratch = optim._scratch(a)
+    assert scratch is optim._scratch(a) and scratch is not optim._scratch(a.astype(np.float32))
