@@ -473,6 +473,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return _resume(args)
     hidden = _resolve_hidden(args)
     _check_model_options(args)
+    _check_val_size(args)
     # Claim the run folder first: a taken --out fails before minutes of data loading.
     out_existed = args.out is not None and Path(args.out).exists()
     name_hint = f"{args.dataset}-{args.model}"
@@ -485,6 +486,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not out_existed and run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+
+
+def _check_val_size(args: argparse.Namespace) -> None:
+    from layerwise.data import check_val_size
+
+    try:
+        check_val_size(args.dataset, args.val_size)
+    except ValueError as e:
+        raise UsageError(f"argument --val-size: {e}") from None
 
 
 def _resume(args: argparse.Namespace) -> int:

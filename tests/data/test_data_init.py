@@ -82,6 +82,17 @@ def test_load_dataset_val_size_must_leave_training_examples(
         load_dataset(name, data_dir=tmp_path, val_size=n_train)
 
 
+def test_check_val_size_gives_the_split_without_reading_files() -> None:
+    from layerwise.data import check_val_size
+
+    assert check_val_size("mnist", None) is None
+    assert check_val_size("mnist", 1000) == (59_000, 1000)
+    assert check_val_size("cifar10", 12_000) == (38_000, 12_000)
+    assert check_val_size("digits", 300) == (1137, 300)
+    with pytest.raises(ValueError, match="val_size 1437 leaves no training examples"):
+        check_val_size("digits", 1437)
+
+
 def test_load_dataset_passes_folder_and_dtype_to_cifar10(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

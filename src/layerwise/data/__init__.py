@@ -43,6 +43,7 @@ __all__ = [
     "RemoteDataset",
     "RemoteFile",
     "UnsafePickleError",
+    "check_val_size",
     "fetch",
     "fetch_all",
     "get_CIFAR10_data",
@@ -81,36 +82,42 @@ def load_dataset(
         ValueError: unknown name (the message lists the valid ones) or bad dtype.
         DatasetError: files missing, corrupt or failing their checksum.
     """
-    if val_size is not None and (
-        isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) or val_size < 1
-    ):
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    splits = check_val_size(name, val_size)
+    if name == "digits":
+        if splits is None:
+            return load_digits_data(dtype=dtype)
+        return load_digits_data(num_validation=splits[1], dtype=dtype)
+    if name == "mnist":
+        if splits is None:
+            return get_MNIST_data(data_dir=data_dir, dtype=dtype)
+        return get_MNIST_data(*splits, data_dir=data_dir, dtype=dtype)
+    if splits is None:
+        return get_CIFAR10_data(data_dir=data_dir, dtype=dtype)
+    return get_CIFAR10_data(*splits, data_dir=data_dir, dtype=dtype)
+
+
+#: Training images of each dataset that a validation set can be taken from (digits: the
+#: 1,797 images less its 360 test images).
+_TRAINABLE = {"digits": 1797 - 360, "mnist": 60_000, "cifar10": 50_000}
+
+
+def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
+    """(num_training, num_validation) for ``val_size`` validation images of dataset ``name``,
+    or None for its default split; raises ValueError naming a bad value. Needs no files, so a
+    command line can be checked before any data is read."""
+    if val_size is None:
+        return None
+    if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) or val_size < 1:
         raise ValueError(
             f"val_size must be a positive integer (training measures the validation accuracy "
             f"every epoch); got {val_size!r}"
         )
-    if name == "digits":
-        if val_size is None:
-            return load_digits_data(dtype=dtype)
-        _train_val(1797 - 360, int(val_size), "digits (without its 360 test images)")
-        return load_digits_data(num_validation=int(val_size), dtype=dtype)
-    if name == "mnist":
-        if val_size is None:
-            return get_MNIST_data(data_dir=data_dir, dtype=dtype)
-        splits = _train_val(60_000, int(val_size), name)
-        return get_MNIST_data(*splits, data_dir=data_dir, dtype=dtype)
-    if name == "cifar10":
-        if val_size is None:
-            return get_CIFAR10_data(data_dir=data_dir, dtype=dtype)
-        splits = _train_val(50_000, int(val_size), name)
-        return get_CIFAR10_data(*splits, data_dir=data_dir, dtype=dtype)
-    raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
-
-
-def _train_val(n_train: int, val_size: int, name: str) -> tuple[int, int]:
-    """(num_training, num_validation) that split all ``n_train`` training rows of ``name``."""
+    n_train = _TRAINABLE[name]
     if val_size >= n_train:
         raise ValueError(
             f"val_size {val_size} leaves no training examples: {name} has {n_train:,} "
             f"training images; expected 1 <= val_size < {n_train:,}"
         )
-    return n_train - val_size, val_size
+    return n_train - int(val_size), int(val_size)
