@@ -114,10 +114,10 @@ def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
             f"val_size must be a positive integer (training measures the validation accuracy "
             f"every epoch); got {val_size!r}"
         )
-    n_train = _TRAINABLE[name]
-    if val_size >= n_train:
+    n_train, size = _TRAINABLE[name], int(val_size)
+    if size >= n_train:
         raise ValueError(
-            f"val_size {val_size} leaves no training examples: {name} has {n_train:,} "
+            f"val_size {size} leaves no training examples: {name} has {n_train:,} "
             f"training images; expected 1 <= val_size < {n_train:,}"
         )
-    return n_train - int(val_size), int(val_size)
+    return n_train - size, size
