@@ -91,6 +91,8 @@ def test_check_val_size_gives_the_split_without_reading_files() -> None:
     assert check_val_size("digits", 300) == (1137, 300)
     with pytest.raises(ValueError, match="val_size 1437 leaves no training examples"):
         check_val_size("digits", 1437)
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        check_val_size("imagenet", 10)
 
 
 def test_load_dataset_passes_folder_and_dtype_to_cifar10(

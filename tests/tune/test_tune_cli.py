@@ -75,6 +75,7 @@ def test_without_dask_only_parallel_runs_need_the_extra(
         (["--grid", "lr=0.1", "--epochs", "0"], "argument --epochs: expected an integer >= 1"),
         (["--grid", "lr=0.1", "--activation", "swish"], "argument --activation: invalid choice"),
         ([], "nothing to search"),
+        (["--grid", "lr=0.1", "--val-size", "1437"], "val_size 1437 leaves no training examples"),
     ],
 )
 def test_bad_command_lines_fail_in_one_line_before_any_training(

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import cifar10, digits, mnist
 from .cifar10 import get_CIFAR10_data, load_CIFAR10, load_CIFAR_batch
 from .digits import load_digits_data
 from .download import fetch, fetch_all
@@ -82,9 +83,7 @@ def load_dataset(
         ValueError: unknown name (the message lists the valid ones) or bad dtype.
         DatasetError: files missing, corrupt or failing their checksum.
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
-    splits = check_val_size(name, val_size)
+    splits = check_val_size(name, val_size)  # also rejects an unknown name
     if name == "digits":
         if splits is None:
             return load_digits_data(dtype=dtype)
@@ -98,15 +97,21 @@ def load_dataset(
     return get_CIFAR10_data(*splits, data_dir=data_dir, dtype=dtype)
 
 
-#: Training images of each dataset that a validation set can be taken from (digits: the
-#: 1,797 images less its 360 test images).
-_TRAINABLE = {"digits": 1797 - 360, "mnist": 60_000, "cifar10": 50_000}
+#: Training images of each dataset that a validation set can be taken from (digits: all its
+#: images less the default test split).
+_TRAINABLE = {
+    "digits": digits._N_IMAGES - digits._N_TEST,
+    "mnist": mnist._N_TRAIN,
+    "cifar10": cifar10._N_TRAIN,
+}
 
 
 def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
     """(num_training, num_validation) for ``val_size`` validation images of dataset ``name``,
     or None for its default split; raises ValueError naming a bad value. Needs no files, so a
     command line can be checked before any data is read."""
+    if name not in _TRAINABLE:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     if val_size is None:
         return None
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) or val_size < 1:

@@ -15,6 +15,8 @@ from .validation import check_count, check_float_dtype
 __all__ = ["load_digits_data"]
 
 _N_CLASSES = 10
+_N_IMAGES = 1797  # scikit-learn's digits
+_N_TEST = 360  # the default test split
 _MAX_PIXEL = 16.0  # the digits are 4-bit counts, 0..16
 
 
@@ -40,7 +42,7 @@ def _split_off(
 
 def load_digits_data(
     num_validation: int = 180,
-    num_test: int = 360,
+    num_test: int = _N_TEST,
     dtype: Any = np.float32,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:

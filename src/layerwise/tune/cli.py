@@ -223,10 +223,13 @@ def _cmd_tune(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -
         raise UsageError(str(e)) from None
     if plan.needs_cluster:
         _require("distributed")
+    from layerwise.cli import _check_val_size
     from layerwise.frameworks import require_engine
 
-    # A missing framework is one line now, not a failed trial per configuration later.
-    require_engine(train_parser.parse_args(plan.config.train_argv).engine)
+    # A missing framework or a bad split is one line now, not a failed search later.
+    fixed = train_parser.parse_args(plan.config.train_argv)
+    require_engine(fixed.engine)
+    _check_val_size(fixed)
     return _run(plan)
 
 
