@@ -22,6 +22,8 @@ from layerwise import cli
 from layerwise.checks import gradient_report, layers
 from layerwise.data import load_dataset
 from layerwise.io import load_model
+from layerwise.options import DEFAULTS as OPTION_DEFAULTS
+from layerwise.runs import epoch_rows
 
 SRC = Path(layerwise.__file__).resolve().parent.parent
 EPOCHS = 3
@@ -85,7 +87,7 @@ def test_run_folder_content(trained: dict[str, Any]) -> None:
 
 def test_config_is_fully_resolved(trained: dict[str, Any]) -> None:
     config = trained["config"]
-    d = cli.DEFAULTS
+    d = dict(OPTION_DEFAULTS)
     expected = {
         "command": "train",
         "dataset": "digits",
@@ -129,7 +131,7 @@ def test_metrics_agree_with_the_saved_model(
 def test_metrics_per_epoch_rows(trained: dict[str, Any]) -> None:
     m = trained["metrics"]
     ipe = m["iterations_per_epoch"]
-    assert ipe == 1257 // cli.DEFAULTS["batch_size"]
+    assert ipe == 1257 // OPTION_DEFAULTS["batch_size"]
     assert len(m["loss_history"]) == m["num_iterations"] == EPOCHS * ipe
     rows = m["epochs"]
     assert [r["epoch"] for r in rows] == list(range(EPOCHS + 1))
@@ -234,9 +236,9 @@ def test_diverged_run_is_recorded(tmp_path: Path) -> None:
 
 def test_epoch_rows_validates() -> None:
     with pytest.raises(ValueError, match="same length"):
-        cli.epoch_rows([1.0], [0.1, 0.2], [0.1], 1, last_epoch=1)
+        epoch_rows([1.0], [0.1, 0.2], [0.1], 1, last_epoch=1)
     with pytest.raises(ValueError, match="cannot end at epoch 0"):
-        cli.epoch_rows([1.0], [0.1, 0.2], [0.1, 0.2], 1, last_epoch=0)
+        epoch_rows([1.0], [0.1, 0.2], [0.1, 0.2], 1, last_epoch=0)
 
 
 def test_default_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -419,8 +421,8 @@ def _assert_one_line_error(rc: int, out: str, err: str, match: str) -> None:
         (["gradcheck", "--seed", "x"], r"--seed: expected an integer"),
         (["train", "--dropout", "1"], r"--dropout: expected a probability in \[0, 1\)"),
         (["train", "--activation", "gelu"], r"--activation: invalid choice: 'gelu'"),
-        (["train", "--norm", "batchnorm"], r"--norm: only --model fc normalises, not two-layer"),
-        (["train", "--weight-init", "he"], r"--weight-init: only --model fc"),
+        (["train", "--norm", "batchnorm"], r"--norm: only model fc normalises, not two-layer"),
+        (["train", "--weight-init", "he"], r"--weight-init: only model fc"),
         (["train", "--lr-schedule", "linear"], r"--lr-schedule: expected cosine"),
         (["train", "--lr-schedule", "step:0"], r"step_size must be a positive integer"),
         (["train", "--early-stopping", "0"], r"--early-stopping: expected an integer >= 1"),
@@ -492,7 +494,7 @@ def test_evaluate_missing_dataset(
         if p.is_file():
             (copy / p.name).write_bytes(p.read_bytes())
     config = json.loads((copy / "config.json").read_text())
-    config["dataset"] = "mnist"
+    config["recipe"]["dataset"] = "mnist"  # the recipe is what rebuilds the run
     (copy / "config.json").write_text(json.dumps(config))
     (tmp_path / "empty").mkdir()
     argv = ["evaluate", str(copy), "--data-dir", str(tmp_path / "empty")]
@@ -537,7 +539,7 @@ def test_python_m_help() -> None:
     assert proc.stdout.startswith("usage: layerwise")
     proc = _python_m("train", "--help")
     assert proc.returncode == 0 and "--weight-scale" in proc.stdout
-    assert f"(default: {cli.DEFAULTS['lr']})" in proc.stdout
+    assert f"(default: {OPTION_DEFAULTS['lr']})" in proc.stdout
 
 
 def test_python_m_bad_option() -> None:

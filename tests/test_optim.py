@@ -58,11 +58,20 @@ def test_adam_two_steps_with_bias_correction():
 
 
 def test_adamw_decays_weights_decoupled():
-    w, dw = np.array([2.0]), np.array([0.0])
+    w, dw = np.array([[2.0]]), np.array([[0.0]])
     next_w, cfg = optim.adamw(w, dw)
     # With a zero gradient Adam's step is 0, leaving only the decay lr * wd * w.
     np.testing.assert_allclose(next_w, 2.0 - 1e-3 * 0.01 * 2.0)
-    assert cfg["weight_decay"] == 0.01
+    assert cfg["weight_decay"] == 0.01 and cfg["decay_min_ndim"] == 2
+
+
+def test_adamw_leaves_biases_alone_unless_configured():
+    # Biases and normalisation scales (1-D) are not decayed by default: the exclusion is the
+    # rule's own setting, decay_min_ndim, not a special case in the Solver.
+    b, db = np.array([2.0]), np.array([0.0])
+    assert optim.adamw(b.copy(), db)[0][0] == 2.0
+    decayed, _ = optim.adamw(b.copy(), db, {"decay_min_ndim": 0})
+    np.testing.assert_allclose(decayed, 2.0 - 1e-3 * 0.01 * 2.0)
 
 
 def test_rules_by_name_and_unknown_name():

@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.lines import Line2D
 
-from layerwise.cli import epoch_rows
 from layerwise.data import load_dataset
 from layerwise.models import TwoLayerNet
 from layerwise.plots import (
@@ -30,6 +29,7 @@ from layerwise.plots import (
     save_figure,
     write_run_figures,
 )
+from layerwise.runs import epoch_rows
 from layerwise.solver import Solver
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

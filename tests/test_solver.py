@@ -10,6 +10,7 @@ import pytest
 
 from layerwise import optim
 from layerwise.checkpoint import CheckpointError
+from layerwise.errors import ConfigError
 from layerwise.models import FullyConnectedNet, ThreeLayerNet, TwoLayerNet
 from layerwise.solver import Solver
 
@@ -228,7 +229,7 @@ def test_bad_data_is_named(data, change, match):
 
 
 def test_model_without_loss_is_refused(data):
-    with pytest.raises(TypeError, match="params"):
+    with pytest.raises(ConfigError, match="params"):
         Solver(object(), data)
 
 
@@ -301,9 +302,15 @@ def test_early_stopping_restores_best(data):
 
 
 def test_adamw_decays_only_weights(data):
-    solver = Solver(make_model(), data, update_rule="adamw", verbose=False, num_epochs=1)
-    assert solver.optim_configs["theta1_0"]["weight_decay"] == 0.0
-    assert "weight_decay" not in solver.optim_configs["theta1"]  # the rule's default applies
+    # No special case in the Solver: every parameter gets the same config, and the rule's own
+    # decay_min_ndim (2) leaves the biases undecayed.
+    model = make_model()
+    solver = Solver(model, data, update_rule="adamw", verbose=False, num_epochs=1)
+    assert all(c == {} for c in solver.optim_configs.values())
+    b = model.params["theta1_0"] + 1.0
+    next_b, config = solver.update_rule(b.copy(), np.zeros_like(b), {})
+    np.testing.assert_array_equal(next_b, b)
+    assert config["weight_decay"] == 0.01
 
 
 def _fc_model():

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import LayerwiseError
 from layerwise.io import read_json, write_json, write_npz
 
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LayerwiseError, ValueError):
     """A checkpoint is missing, corrupt, or does not fit the Solver that loads it."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from layerwise import gradient_check, layer_utils, layers, models
+from layerwise.errors import ConfigError
 
 Array = np.ndarray
 Row = tuple[str, float]
@@ -264,6 +265,6 @@ def gradient_report(seed: int = 0) -> list[Row]:
     the same seed gives the same report.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"gradient_report: seed must be a non-negative integer; got {seed!r}")
+        raise ConfigError(f"gradient_report: seed must be a non-negative integer; got {seed!r}")
     rng = np.random.default_rng(int(seed))
     return _layer_rows(rng) + _model_rows(rng)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+
 Array = np.ndarray
 
 
@@ -104,7 +106,7 @@ def eval_numerical_gradient_array(
     for ix in np.ndindex(x.shape):
         pos, neg = _probe(fx, x, ix, h)
         if pos.shape != np.shape(df):
-            raise ValueError(
+            raise ConfigError(
                 f"eval_numerical_gradient_array: f(x) has shape {pos.shape} but df has shape "
                 f"{np.shape(df)}; they must match"
             )
@@ -127,12 +129,12 @@ def grad_check_sparse(
     """
     x = _check_float_array("grad_check_sparse", x)
     if np.shape(analytic_grad) != x.shape:
-        raise ValueError(
+        raise ConfigError(
             f"grad_check_sparse: analytic_grad has shape {np.shape(analytic_grad)}, "
             f"expected x's shape {x.shape}"
         )
     if num_checks < 1:
-        raise ValueError(f"grad_check_sparse: num_checks must be >= 1; got {num_checks}")
+        raise ConfigError(f"grad_check_sparse: num_checks must be >= 1; got {num_checks}")
     fx = _as_function_of_x(f)
     errors = []
     for _ in range(num_checks):

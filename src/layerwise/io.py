@@ -33,17 +33,19 @@ from typing import IO, Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError, LayerwiseError
+
 PathLike = str | os.PathLike[str]
 
 #: Version of the model.json layout; bumped whenever it changes incompatibly.
 FORMAT_VERSION = 1
 
 
-class ModelFileError(ValueError):
+class ModelFileError(LayerwiseError, ValueError):
     """A saved model (model.npz / model.json) is missing, corrupt or inconsistent."""
 
 
-class RunDirError(FileExistsError):
+class RunDirError(LayerwiseError, FileExistsError):
     """A run folder cannot be used because it would overwrite an earlier run."""
 
 
@@ -68,7 +70,7 @@ def _atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     within one file system. On any error it is removed and ``path`` is left untouched.
     """
     if mode not in ("wb", "w"):
-        raise ValueError(f"_atomic_open: mode must be 'wb' or 'w'; got {mode!r}")
+        raise ConfigError(f"_atomic_open: mode must be 'wb' or 'w'; got {mode!r}")
     dest = Path(path)
     if dest.is_dir():
         raise IsADirectoryError(f"cannot write {str(dest)!r}: it is a folder, expected a file")
@@ -111,11 +113,11 @@ def write_npz(path: PathLike, arrays: Mapping[str, Any]) -> None:
     file loads with ``np.load(path, allow_pickle=False)``.
     """
     if not isinstance(arrays, Mapping) or not arrays:
-        raise ValueError(f"write_npz: arrays must be a non-empty dict of arrays; got {arrays!r}")
+        raise ConfigError(f"write_npz: arrays must be a non-empty dict of arrays; got {arrays!r}")
     plain: dict[str, np.ndarray] = {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not name:
-            raise ValueError(f"write_npz: array names must be non-empty strings; got {name!r}")
+            raise ConfigError(f"write_npz: array names must be non-empty strings; got {name!r}")
         arr = np.asarray(value)
         if arr.dtype == object:
             raise TypeError(f"write_npz: {name!r} is an object array, which would need pickle")
@@ -171,7 +173,7 @@ def read_json(path: PathLike) -> Any:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{str(p)!r} is not valid JSON: {e}") from None
+        raise ConfigError(f"{str(p)!r} is not valid JSON: {e}") from None
 
 
 def write_csv(path: PathLike, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -207,7 +209,7 @@ def _model_paths(path: PathLike) -> tuple[Path, Path]:
     if p.is_dir():
         p = p / "model.npz"
     if p.suffix != ".npz":
-        raise ValueError(f"model path must end in .npz (or be a folder); got {str(path)!r}")
+        raise ConfigError(f"model path must end in .npz (or be a folder); got {str(path)!r}")
     return p, p.with_suffix(".json")
 
 
@@ -249,7 +251,7 @@ def save_model(model: Any, path: PathLike) -> Path:
         )
     params = getattr(model, "params", None)
     if not isinstance(params, Mapping) or not params:
-        raise ValueError(f"save_model: {cls_name}.params must be a non-empty dict of arrays")
+        raise ConfigError(f"save_model: {cls_name}.params must be a non-empty dict of arrays")
     buffers = _model_buffers(model)
     meta: dict[str, Any] = {
         "class": cls_name,
@@ -406,7 +408,7 @@ def create_run_dir(
         return p
 
     if not isinstance(name_hint, str) or not _HINT_RE.match(name_hint):
-        raise ValueError(
+        raise ConfigError(
             f"name_hint must be a non-empty name of letters, digits, '.', '_' or '-'; "
             f"got {name_hint!r}"
         )

@@ -12,9 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
 from layerwise.layers import (
     affine_backward,
     affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
     leaky_relu_backward,
     leaky_relu_forward,
     relu_backward,
@@ -38,12 +43,20 @@ ACTIVATIONS: dict[str, tuple[Forward, Backward]] = {
 }
 
 
+#: The normalisations a model can put after each hidden affine layer, by name (a model's
+#: ``normalization=None`` is none; the command line spells that ``none``).
+NORMALIZATIONS: dict[str, tuple[Callable[..., tuple[Array, Any]], Callable[..., Any]]] = {
+    "batchnorm": (batchnorm_forward, batchnorm_backward),
+    "layernorm": (layernorm_forward, layernorm_backward),
+}
+
+
 def get_activation(name: str) -> tuple[Forward, Backward]:
     """Return the (forward, backward) pair of the activation called ``name``."""
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(
+        raise ConfigError(
             f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
         ) from None
 

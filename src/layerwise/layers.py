@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+
 Array = np.ndarray
+
+#: Leaky ReLU's slope for x < 0; batch norm's running-average weight on the OLD value; both
+#: norms' epsilon. The defaults below, and what every engine (the framework twins) uses.
+LEAKY_SLOPE = 0.01
+BN_MOMENTUM = 0.9
+NORM_EPS = 1e-5
 AffineCache = tuple[Array, Array, Array]
 
 
@@ -40,14 +48,14 @@ def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, Affine
     """
     x = np.asarray(x)
     if x.ndim < 1 or theta.ndim != 2:
-        raise ValueError(
+        raise ConfigError(
             f"affine_forward expects x of shape (m, d_1, ..., d_k) and theta of shape (d, h); "
             f"got x {x.shape} and theta {theta.shape}"
         )
     m = x.shape[0]
     x_rows = x.reshape(m, -1)
     if x_rows.shape[1] != theta.shape[0]:
-        raise ValueError(
+        raise ConfigError(
             f"affine_forward: x flattens to {x_rows.shape} but theta has shape {theta.shape}; "
             f"expected theta of shape ({x_rows.shape[1]}, h)"
         )
@@ -159,9 +167,9 @@ def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> t
     Inputs: x of any shape; leaky_param: {'slope': float} (default slope 0.01).
     Returns (out shaped like x, cache = (x, slope)).
     """
-    slope = float((leaky_param or {}).get("slope", 0.01))
+    slope = float((leaky_param or {}).get("slope", LEAKY_SLOPE))
     if not np.isfinite(slope) or slope < 0:
-        raise ValueError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
+        raise ConfigError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
     x = np.asarray(x)
     return np.where(x > 0, x, slope * x), (x, slope)
 
@@ -175,7 +183,7 @@ def leaky_relu_backward(dout: Array, cache: Any) -> Array:
 
 def _check_same_shape(where: str, dout: Array, ref: Array) -> None:
     if np.shape(dout) != np.shape(ref):
-        raise ValueError(
+        raise ConfigError(
             f"{where}: dout has shape {np.shape(dout)} but the forward input had shape "
             f"{np.shape(ref)}; they must match"
         )
@@ -190,10 +198,10 @@ def _check_scores_labels(where: str, x: Array, y: Any) -> tuple[Array, Array]:
     """Validate class scores (m, C) and integer labels (m,) with 0 <= y[i] < C."""
     x = np.asarray(x)
     if x.ndim != 2:
-        raise ValueError(f"{where}: scores must have shape (m, C); got shape {x.shape}")
+        raise ConfigError(f"{where}: scores must have shape (m, C); got shape {x.shape}")
     y = np.asarray(y)
     if y.shape != (x.shape[0],):
-        raise ValueError(
+        raise ConfigError(
             f"{where}: labels must have shape ({x.shape[0]},) to match scores {x.shape}; "
             f"got shape {y.shape}"
         )
@@ -201,10 +209,10 @@ def _check_scores_labels(where: str, x: Array, y: Any) -> tuple[Array, Array]:
         if y.size and np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
             y = y.astype(np.intp)
         else:
-            raise ValueError(f"{where}: labels must be integers; got dtype {y.dtype}")
+            raise ConfigError(f"{where}: labels must be integers; got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= x.shape[1]):
         bad = y[(y < 0) | (y >= x.shape[1])][0]
-        raise ValueError(f"{where}: label {bad} is outside the valid range 0..{x.shape[1] - 1}")
+        raise ConfigError(f"{where}: label {bad} is outside the valid range 0..{x.shape[1] - 1}")
     return x, y
 
 
@@ -278,9 +286,9 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
     p = dropout_param.get("p", 0.0)
     mode = dropout_param.get("mode", "train")
     if not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
-        raise ValueError(f"dropout: 'p' is the drop probability and must be in [0, 1); got {p!r}")
+        raise ConfigError(f"dropout: 'p' is the drop probability and must be in [0, 1); got {p!r}")
     if mode not in ("train", "test"):
-        raise ValueError(f"dropout: 'mode' must be 'train' or 'test'; got {mode!r}")
+        raise ConfigError(f"dropout: 'mode' must be 'train' or 'test'; got {mode!r}")
     x = np.asarray(x)
     if mode == "test" or p == 0:
         return x, (dropout_param, None)
@@ -321,10 +329,10 @@ def batchnorm_forward(
     """
     mode = bn_param.get("mode")
     if mode not in ("train", "test"):
-        raise ValueError(f"batchnorm: bn_param['mode'] must be 'train' or 'test'; got {mode!r}")
+        raise ConfigError(f"batchnorm: bn_param['mode'] must be 'train' or 'test'; got {mode!r}")
     x = _check_norm_input("batchnorm_forward", x, gamma, beta)
-    eps = bn_param.setdefault("eps", 1e-5)
-    momentum = bn_param.setdefault("momentum", 0.9)
+    eps = bn_param.setdefault("eps", NORM_EPS)
+    momentum = bn_param.setdefault("momentum", BN_MOMENTUM)
     D = x.shape[1]
     running_mean = bn_param.setdefault("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.setdefault("running_var", np.zeros(D, dtype=x.dtype))
@@ -367,7 +375,7 @@ def layernorm_forward(
     Returns (out (m, D), cache).
     """
     x = _check_norm_input("layernorm_forward", x, gamma, beta)
-    eps = (ln_param or {}).get("eps", 1e-5)
+    eps = (ln_param or {}).get("eps", NORM_EPS)
     mu = x.mean(axis=1, keepdims=True)
     var = x.var(axis=1, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
@@ -393,7 +401,7 @@ def layernorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
 def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:
     x = np.asarray(x)
     if x.ndim != 2 or np.shape(gamma) != (x.shape[1],) or np.shape(beta) != (x.shape[1],):
-        raise ValueError(
+        raise ConfigError(
             f"{where}: expected x of shape (m, D) with gamma and beta of shape (D,); got x "
             f"{x.shape}, gamma {np.shape(gamma)}, beta {np.shape(beta)}"
         )

@@ -27,9 +27,50 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+from layerwise.validation import check_number
+
 Array = np.ndarray
 Config = dict[str, Any]
 UpdateRule = Callable[[Array, Array, "Config | None"], tuple[Array, Config]]
+
+
+#: Every update rule's hyperparameters with their defaults: the one table that the rules
+#: below, the Solver's validation of ``optim_config``, the options table and the framework
+#: twins all read. ``adamw``'s ``decay_min_ndim``: decoupled weight decay applies to
+#: parameters with at least this many dimensions (weights), not to biases and normalisation
+#: scales (1-D), as in Keras and PyTorch practice.
+DEFAULTS: dict[str, dict[str, float]] = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "nesterov_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "adamw": {
+        "learning_rate": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "epsilon": 1e-8,
+        "weight_decay": 0.01,
+        "decay_min_ndim": 2,
+    },
+}
+#: The running state each rule keeps in its config beside the hyperparameters.
+STATE: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "sgd_momentum": ("velocity",),
+    "nesterov_momentum": ("velocity",),
+    "rmsprop": ("cache",),
+    "adam": ("m", "v", "t"),
+    "adamw": ("m", "v", "t"),
+}
+
+
+def _defaults(config: Config | None, rule: str) -> Config:
+    config = {} if config is None else config
+    for key, value in DEFAULTS[rule].items():
+        config.setdefault(key, value)
+    return config
 
 
 def sgd(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
@@ -37,8 +78,7 @@ def sgd(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Confi
 
     config: learning_rate (default 1e-2).
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
+    config = _defaults(config, "sgd")
     w -= np.multiply(dw, config["learning_rate"], out=_scratch(w))
     return w, config
 
@@ -48,9 +88,7 @@ def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Arr
 
     config: learning_rate (1e-2), momentum (0.9), velocity (zeros like w).
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
+    config = _defaults(config, "sgd_momentum")
     v = _state(config, "velocity", w)
     v *= config["momentum"]
     v -= np.multiply(dw, config["learning_rate"], out=_scratch(w))
@@ -66,9 +104,7 @@ def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tupl
 
     config: learning_rate (1e-2), momentum (0.9), velocity (zeros like w).
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
+    config = _defaults(config, "nesterov_momentum")
     v = _state(config, "velocity", w)
     mu = config["momentum"]
     tmp = _scratch(w)
@@ -85,10 +121,7 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
 
     config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8), cache (zeros like w).
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("decay_rate", 0.99)
-    config.setdefault("epsilon", 1e-8)
+    config = _defaults(config, "rmsprop")
     cache = _state(config, "cache", w)
     decay = config["decay_rate"]
     cache *= decay
@@ -112,7 +145,7 @@ def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Conf
     config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
     m and v (zeros like w), t (0).
     """
-    config = {} if config is None else config
+    config = _defaults(config, "adam")
     w -= _adam_step(w, dw, config)
     return w, config
 
@@ -121,16 +154,15 @@ def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Con
     """AdamW (Loshchilov & Hutter, 2019): Adam plus decoupled weight decay.
 
     ``next_w = w - learning_rate * (adam_direction + weight_decay * w)``; the decay does not pass
-    through the moment estimates. The Solver applies it to weights only (biases and
-    normalisation parameters get ``weight_decay = 0``).
+    through the moment estimates. Only parameters with at least ``decay_min_ndim`` dimensions
+    are decayed (default 2: weights, not biases or normalisation scales).
 
-    config: as :func:`adam`, plus weight_decay (0.01).
+    config: as :func:`adam`, plus weight_decay (0.01) and decay_min_ndim (2).
     """
-    config = {} if config is None else config
-    config.setdefault("weight_decay", 0.01)
-    decay = config.get("learning_rate", 1e-3) * config["weight_decay"]
+    config = _defaults(config, "adamw")
     step = _adam_step(w, dw, config)
-    w *= 1 - decay  # the decay uses the weights before this step's Adam update
+    if w.ndim >= config["decay_min_ndim"]:
+        w *= 1 - config["learning_rate"] * config["weight_decay"]  # the weights before the step
     w -= step
     return w, config
 
@@ -178,10 +210,6 @@ def _adam_step(w: Array, dw: Array, config: Config) -> Array:
     updated as ``m += (1 - beta1) * (dw - m)`` (3 passes) and the bias corrections are folded
     into two scalars, using ``sqrt(v / c2) + eps = (sqrt(v) + eps * sqrt(c2)) / sqrt(c2)``.
     """
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
     m = _state(config, "m", w)
     v = _state(config, "v", w)
     t = config["t"] = config.get("t", 0) + 1
@@ -219,6 +247,43 @@ def get_update_rule(rule: str | UpdateRule) -> UpdateRule:
     try:
         return UPDATE_RULES[rule]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown update rule {rule!r}; expected one of {sorted(UPDATE_RULES)} or a callable"
+        raise ConfigError(
+            f"unknown update rule {rule!r}; expected one of {sorted(UPDATE_RULES)} or a callable",
+            "update_rule",
         ) from None
+
+
+def rule_name(rule: str | UpdateRule) -> str | None:
+    """The table name of ``rule`` (a name or one of the functions above); None for others."""
+    if isinstance(rule, str):
+        return rule if rule in UPDATE_RULES else None
+    return next((name for name, fn in UPDATE_RULES.items() if fn is rule), None)
+
+
+def check_config(rule: str | UpdateRule, config: Any) -> Config:
+    """``config`` checked against the rule's table entry; returns a new dict.
+
+    For a rule in :data:`UPDATE_RULES`, every key must be one of its hyperparameters or its
+    state (so ``{'lr': 0.5}`` is refused instead of silently training at the default rate),
+    and each hyperparameter must be a finite number >= 0; a custom callable's config is
+    passed through.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"optim_config must be a dict; got {type(config).__name__}", "optim_config"
+        )
+    name = rule_name(rule)
+    if name is None:
+        return dict(config)
+    known = (*DEFAULTS[name], *STATE[name])
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"optim_config for {name!r} has unknown key(s) {unknown}; it takes "
+            f"{sorted(DEFAULTS[name])} (and the state {list(STATE[name])})",
+            "optim_config",
+        )
+    for key in DEFAULTS[name]:
+        if key in config:
+            check_number(f"optim_config[{key!r}]", config[key])
+    return dict(config)

@@ -34,6 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from layerwise.errors import ConfigError
 from layerwise.io import write_bytes
 
 _HISTORY_KEYS = ("loss_history", "train_acc_history", "val_acc_history")
@@ -73,7 +74,9 @@ def _get_history(history: Any) -> dict[str, list[float]]:
     for key in _HISTORY_KEYS:
         if isinstance(history, Mapping):
             if key not in history:
-                raise ValueError(f"history is missing {key!r}; expected keys {list(_HISTORY_KEYS)}")
+                raise ConfigError(
+                    f"history is missing {key!r}; expected keys {list(_HISTORY_KEYS)}"
+                )
             values = history[key]
         elif hasattr(history, key):
             values = getattr(history, key)
@@ -84,7 +87,7 @@ def _get_history(history: Any) -> dict[str, list[float]]:
             )
         out[key] = _numbers(key, values)
     if len(out["train_acc_history"]) != len(out["val_acc_history"]):
-        raise ValueError(
+        raise ConfigError(
             f"train_acc_history and val_acc_history must have one entry per epoch each; got "
             f"{len(out['train_acc_history'])} and {len(out['val_acc_history'])} entries"
         )
@@ -105,19 +108,19 @@ def _labels(name: str, y: Any, m: int | None = None) -> np.ndarray:
     """``y`` as a 1-D int64 array of non-negative class labels (of length ``m`` if given)."""
     arr = np.asarray(y)
     if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(
+        raise ConfigError(
             f"{name} must be a 1-D array of integer labels; got {arr.dtype} of shape {arr.shape}"
         )
     if m is not None and len(arr) != m:
-        raise ValueError(f"{name} must hold one label per example ({m}); got {len(arr)}")
+        raise ConfigError(f"{name} must hold one label per example ({m}); got {len(arr)}")
     if arr.size and arr.min() < 0:
-        raise ValueError(f"{name} must hold labels >= 0; got {int(arr.min())}")
+        raise ConfigError(f"{name} must hold labels >= 0; got {int(arr.min())}")
     return arr.astype(np.int64, copy=False)
 
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        raise ConfigError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
 
 
@@ -131,7 +134,7 @@ def _class_name(class_names: Sequence[str] | None, label: int) -> str:
     if class_names is None:
         return str(label)
     if not 0 <= label < len(class_names):
-        raise ValueError(f"label {label} has no entry in class_names (of {len(class_names)})")
+        raise ConfigError(f"label {label} has no entry in class_names (of {len(class_names)})")
     return str(class_names[label])
 
 
@@ -155,7 +158,7 @@ def infer_image_shape(num_features: int) -> tuple[int, ...]:
     side = math.isqrt(d // 3)
     if d % 3 == 0 and 3 * side * side == d:
         return (3, side, side)
-    raise ValueError(
+    raise ConfigError(
         f"cannot guess the image shape of {d} features (not a square or 3 squares); "
         "pass image_shape, e.g. (28, 28) or (3, 32, 32)"
     )
@@ -164,14 +167,14 @@ def infer_image_shape(num_features: int) -> tuple[int, ...]:
 def _check_image_shape(image_shape: Any, num_features: int) -> tuple[int, ...]:
     shape = tuple(int(s) for s in image_shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
-        raise ValueError(f"image_shape must be (H, W), (C, H, W) or (H, W, C); got {image_shape}")
+        raise ConfigError(f"image_shape must be (H, W), (C, H, W) or (H, W, C); got {image_shape}")
     if math.prod(shape) != num_features:
-        raise ValueError(
+        raise ConfigError(
             f"image_shape {shape} holds {math.prod(shape)} values, but each example has "
             f"{num_features} features"
         )
     if len(shape) == 3 and shape[0] not in (1, 3) and shape[-1] not in (1, 3):
-        raise ValueError(f"image_shape {shape} has no channel axis of size 1 or 3 at either end")
+        raise ConfigError(f"image_shape {shape} has no channel axis of size 1 or 3 at either end")
     return shape
 
 
@@ -187,7 +190,7 @@ def _to_images(X: Any, image_shape: Sequence[int] | None = None) -> np.ndarray:
     """
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim < 2 or arr.shape[0] == 0:
-        raise ValueError(f"X must be (m, d) or (m, *image_shape) with m >= 1; got {arr.shape}")
+        raise ConfigError(f"X must be (m, d) or (m, *image_shape) with m >= 1; got {arr.shape}")
     m, d = arr.shape[0], math.prod(arr.shape[1:])
     if image_shape is None:
         image_shape = arr.shape[1:] if arr.ndim in (3, 4) else infer_image_shape(d)
@@ -280,7 +283,7 @@ def _costs_from_rows(rows: Any) -> tuple[list[int], list[float]]:
     epochs, costs = [], []
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping) or "epoch" not in row or "train_loss" not in row:
-            raise ValueError(
+            raise ConfigError(
                 f"history['epochs'][{i}] must be a dict with 'epoch' and 'train_loss'; got {row!r}"
             )
         if row["train_loss"] is not None:  # epoch 0 (before training) has no loss
@@ -376,11 +379,11 @@ def _first_layer(theta1: Any) -> np.ndarray:
     params = getattr(source, "params", None)
     if isinstance(params, Mapping):
         if "theta1" not in params:
-            raise ValueError(f"the model has no 'theta1' parameter; it has {sorted(params)}")
+            raise ConfigError(f"the model has no 'theta1' parameter; it has {sorted(params)}")
         theta1 = params["theta1"]
     w = np.asarray(theta1, dtype=np.float64)
     if w.ndim != 2 or 0 in w.shape:
-        raise ValueError(f"theta1 must be a (d, h) weight matrix; got shape {w.shape}")
+        raise ConfigError(f"theta1 must be a (d, h) weight matrix; got shape {w.shape}")
     return w
 
 
@@ -463,7 +466,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
         num_classes = largest + 1
     num_classes = _positive_int("num_classes", num_classes)
     if largest >= num_classes:
-        raise ValueError(f"label {largest} is out of range for num_classes={num_classes}")
+        raise ConfigError(f"label {largest} is out of range for num_classes={num_classes}")
     flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
     return flat.reshape(num_classes, num_classes)
 
@@ -481,7 +484,7 @@ def plot_confusion_matrix(
     """
     if class_names is not None:
         if num_classes is not None and num_classes != len(class_names):
-            raise ValueError(
+            raise ConfigError(
                 f"num_classes={num_classes} disagrees with {len(class_names)} class_names"
             )
         num_classes = len(class_names)
@@ -530,7 +533,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     if not isinstance(fig, Figure):
         raise TypeError(f"save_figure: fig must be a matplotlib Figure; got {type(fig).__name__}")
     if not os.fspath(path).lower().endswith(".png"):
-        raise ValueError(f"save_figure: path must end in .png; got {os.fspath(path)!r}")
+        raise ConfigError(f"save_figure: path must end in .png; got {os.fspath(path)!r}")
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)  # a figure from elsewhere: render it with Agg all the same
     buf = io.BytesIO()
@@ -556,6 +559,7 @@ def write_run_figures(
     metrics: Mapping[str, Any],
     class_names: Sequence[str] | None = None,
     split: str = "test",
+    image_shape: Sequence[int] | None = None,
 ) -> list[Path]:
     """Draw every figure of a run into ``run_dir``; return the paths, in :data:`RUN_FIGURES` order.
 
@@ -563,6 +567,8 @@ def write_run_figures(
     ``y_<split>`` (m,); metrics: the run's metrics dict (``loss_history``,
     ``train_acc_history``, ``val_acc_history``, ``epochs`` rows), as in metrics.json.
     class_names: names by label (e.g. CIFAR-10's) for the prediction titles and the matrix.
+    image_shape: one example as an image (the dataset catalog's; None: the split's own shape
+    for image-shaped X, else guessed from the feature count).
 
     Writes curves.png, cost.png, predictions_correct.png, predictions_wrong.png (the first
     nine of each in the split), weights.png (the first layer) and confusion.png.
@@ -572,13 +578,16 @@ def write_run_figures(
         raise FileNotFoundError(f"run folder {str(folder)!r} does not exist")
     for key in (f"X_{split}", f"y_{split}"):
         if key not in data:
-            raise ValueError(f"data has no {key!r}; expected a dataset dict with the {split} split")
+            raise ConfigError(
+                f"data has no {key!r}; expected a dataset dict with the {split} split"
+            )
     X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
     y_pred = predict_labels(model, X)
     # The number of classes comes from the model's scores, so a class that never occurs in
     # the split still gets its row and column.
     num_classes = int(np.shape(model.loss(X[:1]))[1])
-    image_shape = X.shape[1:] if X.ndim > 2 else None
+    if image_shape is None and X.ndim > 2:
+        image_shape = X.shape[1:]
     figures = {
         "curves.png": plot_training(metrics),
         "cost.png": plot_cost_per_epoch(metrics),

@@ -1,35 +1,291 @@
-"""What ``layerwise train`` derives from its options, shared by every command that trains.
+"""Recipe: everything that decides what a training run computes, as one validated object.
 
-``layerwise train`` and ``layerwise tune`` (one training per trial) must train the same way
-from the same options, so the Solver settings and the data dimensions are computed here once
-rather than copied. The model itself is built by :func:`layerwise.cli._build_model`.
+A :class:`Recipe` holds the dataset and its split, the architecture (``model`` and the
+:class:`~layerwise.spec.NetSpec`, which also carries the update rule and its settings), and the
+loop settings (epochs, batch size, learning-rate decay and schedule, early stopping, seed,
+engine). It is frozen, checked once when it is made (every error names the field, the value and
+what is allowed), and round-trips through JSON (:meth:`Recipe.to_dict` /
+:meth:`Recipe.from_dict`, with a schema version). A run folder's ``config.json`` stores it under
+``"recipe"``, and everything that trains builds one: ``layerwise train``, each tune trial, the
+retraining of the best trial, ``layerwise compare``.
+
+It builds the three things a run needs, always the same way::
+
+    recipe = Recipe.from_options(dataset="mnist", model="fc", hidden=(512, 512), lr=1e-3,
+                                 update_rule="adam", epochs=5)
+    data = recipe.build_data()
+    model = recipe.build_model(data)
+    solver = recipe.build_solver(model, data, verbose=False)
+
+Printing, progress bars, checkpoints and callbacks are the caller's (keyword arguments of
+:meth:`Recipe.build_solver`); they do not change what is computed.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from layerwise import options as opts
+from layerwise.errors import ConfigError
+from layerwise.models import ARCHITECTURES, DEFAULT_HIDDEN
+from layerwise.spec import NetSpec
 
-def solver_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The :class:`~layerwise.solver.Solver` keywords that follow from ``layerwise train`` options.
+__all__ = ["SCHEMA_VERSION", "Recipe", "data_dims"]
 
-    Only the training recipe: printing, progress bars and checkpoints are the caller's choice.
+#: The version of :meth:`Recipe.to_dict`'s layout; bumped when it changes incompatibly.
+SCHEMA_VERSION = 1
+
+#: Recipe fields that are options of the same name (checked by the options table).
+_LOOP_FIELDS = (
+    "dataset",
+    "data_dir",
+    "val_size",
+    "model",
+    "epochs",
+    "batch_size",
+    "lr_decay",
+    "lr_schedule",
+    "early_stopping",
+    "min_delta",
+    "seed",
+    "engine",
+)
+#: Options that set a field of the network, by option name: the NetSpec field.
+_NETWORK_FIELDS = {
+    "hidden": "hidden_dims",
+    "lr": "learning_rate",
+    "update_rule": "optimizer",
+    "reg": "reg",
+    "weight_scale": "weight_scale",
+    "dtype": "dtype",
+    "activation": "activation",
+    "dropout": "dropout",
+    "norm": "normalization",
+    "weight_init": "weight_init",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """What to train. Make one with :meth:`from_options` (defaults for what is not given) or
+    :meth:`from_dict`; every field is described by the option of the same name in
+    :data:`layerwise.options.OPTIONS` (the network's by ``hidden``, ``lr``, ...).
+
+    - dataset, data_dir, val_size: the data and the validation split;
+    - model: the architecture (``two-layer``, ``three-layer``, ``fc``);
+    - network: the :class:`~layerwise.spec.NetSpec` (its ``input_dim`` and ``num_classes`` are
+      None: the data decides them);
+    - epochs, batch_size, lr_decay, lr_schedule, early_stopping (patience), min_delta, seed,
+      engine: the loop.
     """
-    return {
-        "update_rule": args.update_rule,
-        "optim_config": {"learning_rate": args.lr},
-        "lr_decay": args.lr_decay,
-        "lr_schedule": args.lr_schedule,
-        "batch_size": args.batch_size,
-        "num_epochs": args.epochs,
-        "seed": args.seed,
-        "patience": args.early_stopping,
-        "min_delta": args.min_delta,
-    }
+
+    dataset: str
+    data_dir: str | None
+    val_size: int | None
+    model: str
+    network: NetSpec
+    epochs: int
+    batch_size: int
+    lr_decay: float
+    lr_schedule: dict[str, Any] | None
+    early_stopping: int | None
+    min_delta: float
+    seed: int
+    engine: str
+
+    def __post_init__(self) -> None:
+        for name in _LOOP_FIELDS:
+            object.__setattr__(self, name, opts.option(name).check(getattr(self, name)))
+        if not isinstance(self.network, NetSpec):
+            raise ConfigError(
+                f"network must be a NetSpec; got {type(self.network).__name__}", "network"
+            )
+        _, depth = ARCHITECTURES[self.model]
+        hidden = self.network.hidden_dims
+        if depth is not None and len(hidden) != depth:
+            raise ConfigError(
+                f"model {self.model} needs {depth} hidden size(s), got {len(hidden)} "
+                f"({','.join(map(str, hidden))}); use model fc for any depth",
+                "hidden",
+            )
+        if self.model != "fc":
+            if self.network.normalization is not None:
+                raise ConfigError(f"only model fc normalises, not {self.model}", "norm")
+            if self.network.weight_init is not None:
+                raise ConfigError(
+                    f"only model fc takes weight_init, not {self.model}", "weight_init"
+                )
+        from layerwise.data import check_val_size
+
+        check_val_size(self.dataset, self.val_size)
+
+    # ----------------------------------------------------------------------------------------
+    # making one
+
+    @classmethod
+    def from_options(cls, **values: Any) -> Recipe:
+        """A recipe from option values by name (:data:`layerwise.options.OPTIONS`); options not
+        given get their defaults, ``hidden`` the architecture's."""
+        unknown = sorted(set(values) - set(opts.BY_NAME))
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {unknown}; expected some of {sorted(opts.BY_NAME)}",
+                unknown[0],
+            )
+        v = {
+            name: opts.option(name).check(values.get(name, default))
+            for name, default in opts.DEFAULTS.items()
+        }
+        model = v["model"]
+        hidden = v["hidden"] if v["hidden"] is not None else DEFAULT_HIDDEN[model]
+        try:
+            network = NetSpec(
+                input_dim=None,
+                hidden_dims=hidden,
+                num_classes=None,
+                activation=v["activation"],
+                dropout=v["dropout"],
+                normalization=None if v["norm"] == "none" else v["norm"],
+                optimizer=v["update_rule"],
+                learning_rate=v["lr"],
+                reg=v["reg"],
+                dtype=v["dtype"],
+                weight_scale=v["weight_scale"],
+                weight_init=v["weight_init"],
+            )
+        except ConfigError as e:
+            raise _as_option_error(e) from None
+        return cls(network=network, **{name: v[name] for name in _LOOP_FIELDS})
+
+    def options(self) -> dict[str, Any]:
+        """The option values that make this recipe: ``Recipe.from_options(**r.options()) == r``."""
+        out = {name: getattr(self, name) for name in _LOOP_FIELDS}
+        for option_name, field in _NETWORK_FIELDS.items():
+            out[option_name] = getattr(self.network, field)
+        out["norm"] = out["norm"] or "none"
+        return out
+
+    def replace(self, **values: Any) -> Recipe:
+        """A copy with some options changed, by option name (checked again)."""
+        return Recipe.from_options(**{**self.options(), **values})
+
+    # ----------------------------------------------------------------------------------------
+    # JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict with ``schema_version``; :meth:`from_dict` reads it back."""
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.to_dict() if isinstance(value, NetSpec) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, fields: Any) -> Recipe:
+        """The recipe :meth:`to_dict` wrote (e.g. ``config.json["recipe"]``)."""
+        if not isinstance(fields, Mapping):
+            raise ConfigError(f"a recipe must be a JSON object; got {fields!r}", "recipe")
+        version = fields.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"recipe schema_version {version!r} is not supported; expected {SCHEMA_VERSION}",
+                "schema_version",
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        given = {k: v for k, v in fields.items() if k != "schema_version"}
+        unknown = sorted(set(given) - set(names))
+        missing = sorted(set(names) - set(given))
+        if unknown or missing:
+            raise ConfigError(
+                f"recipe fields do not match: unknown {unknown}, missing {missing}", "recipe"
+            )
+        given["network"] = NetSpec.from_dict(given["network"])
+        if isinstance(given.get("lr_schedule"), Mapping):
+            given["lr_schedule"] = dict(given["lr_schedule"])
+        return cls(**given)
+
+    # ----------------------------------------------------------------------------------------
+    # building
+
+    def build_data(self) -> dict[str, np.ndarray]:
+        """The dataset dict (``X_train, y_train, X_val, y_val, X_test, y_test``) it trains on."""
+        from layerwise.data import load_dataset
+
+        return load_dataset(
+            self.dataset,
+            data_dir=self.data_dir,
+            dtype=np.dtype(self.network.dtype),
+            val_size=self.val_size,
+        )
+
+    def build_model(self, data: Mapping[str, np.ndarray]) -> Any:
+        """The model, sized by the data, its weights drawn from the recipe's seed."""
+        input_dim, num_classes = data_dims(data)
+        spec = self.network.with_data(input_dim, num_classes)
+        model_cls, _ = ARCHITECTURES[self.model]
+        common: dict[str, Any] = {
+            "input_dim": input_dim,
+            "num_classes": num_classes,
+            "weight_scale": spec.weight_scale,
+            "reg": spec.reg,
+            "dtype": spec.dtype,
+            "activation": spec.activation,
+            "dropout": spec.dropout,
+            # A private generator for the weights and fresh dropout masks: the same seed gives
+            # the same run, and the global stream is left alone. (seed= would fix the masks.)
+            "rng": np.random.default_rng([self.seed, 1]),
+        }
+        hidden = spec.hidden_dims
+        if self.model == "two-layer":
+            dims: dict[str, Any] = {"hidden_dim": hidden[0]}
+        elif self.model == "three-layer":
+            dims = {"hidden_dim_1": hidden[0], "hidden_dim_2": hidden[1]}
+        else:
+            dims = {
+                "hidden_dims": list(hidden),
+                "normalization": spec.normalization,
+                "weight_init": spec.weight_init,
+            }
+        constructor: Any = model_cls  # each class has its own keywords
+        return constructor(**common, **dims)
+
+    def solver_options(self) -> dict[str, Any]:
+        """The :class:`~layerwise.solver.Solver` keywords of the training recipe itself."""
+        return {
+            "update_rule": self.network.optimizer,
+            "optim_config": self.network.optim_config(),
+            "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "batch_size": self.batch_size,
+            "num_epochs": self.epochs,
+            "seed": self.seed,
+            "patience": self.early_stopping,
+            "min_delta": self.min_delta,
+        }
+
+    def build_solver(self, model: Any, data: dict[str, Any], **extra: Any) -> Any:
+        """The Solver that trains ``model`` on ``data`` with this recipe, on its engine.
+
+        extra: the caller's Solver keywords (``verbose``, ``print_every``, ``progress``,
+        ``checkpoint_name``, ``callbacks``, ``restore_best``, ...); they may not override the
+        recipe's own settings.
+        """
+        from layerwise.solver import Solver
+
+        settings = self.solver_options()
+        clash = sorted(set(settings) & set(extra))
+        if clash:
+            raise ConfigError(f"build_solver: {clash} are the recipe's; change the recipe")
+        engine = None
+        if self.engine != "numpy":
+            from layerwise.frameworks.engines import make_engine
+
+            engine = make_engine(self.engine)
+        return Solver(model, data, engine=engine, **settings, **extra)
 
 
 def data_dims(data: Mapping[str, np.ndarray]) -> tuple[int, int]:
@@ -37,3 +293,10 @@ def data_dims(data: Mapping[str, np.ndarray]) -> tuple[int, int]:
     input_dim = int(np.prod(data["X_train"].shape[1:]))
     num_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test"))) + 1
     return input_dim, num_classes
+
+
+def _as_option_error(error: ConfigError) -> ConfigError:
+    """A NetSpec error renamed to the option that set the field (``learning_rate`` -> ``lr``)."""
+    by_field = {field: name for name, field in _NETWORK_FIELDS.items()}
+    field = by_field.get(error.field or "", error.field)
+    return ConfigError(str(error).removeprefix("NetSpec: "), field)

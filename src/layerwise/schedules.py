@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from layerwise.errors import ConfigError
+
 Schedule = Callable[[int], float]
 
 
@@ -37,7 +39,7 @@ def cosine(num_epochs: int, min_factor: float = 0.0) -> Schedule:
     """Cosine annealing from 1 to ``min_factor`` over ``num_epochs`` (Loshchilov & Hutter, 2017)."""
     _check_positive("num_epochs", num_epochs, integer=True)
     if not 0 <= min_factor <= 1:
-        raise ValueError(f"min_factor must be in [0, 1]; got {min_factor!r}")
+        raise ConfigError(f"min_factor must be in [0, 1]; got {min_factor!r}")
 
     def factor(epoch: int) -> float:
         progress = min(epoch, num_epochs) / num_epochs
@@ -68,7 +70,7 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
         options = dict(spec)
         spec = options.pop("name", None)
     if spec not in SCHEDULES:
-        raise ValueError(
+        raise ConfigError(
             f"unknown lr_schedule {spec!r}; expected one of {sorted(SCHEDULES)}, a dict with a "
             f"'name', or a callable epoch -> factor"
         )
@@ -77,11 +79,11 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
     try:
         return SCHEDULES[spec](**options)
     except TypeError as exc:
-        raise ValueError(f"bad options for lr_schedule {spec!r}: {exc}") from None
+        raise ConfigError(f"bad options for lr_schedule {spec!r}: {exc}") from None
 
 
 def _check_positive(name: str, value: Any, integer: bool = False) -> None:
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind) or not float(value) > 0:
         expected = "a positive integer" if integer else "a number > 0"
-        raise ValueError(f"{name} must be {expected}; got {value!r}")
+        raise ConfigError(f"{name} must be {expected}; got {value!r}")

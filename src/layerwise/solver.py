@@ -16,8 +16,6 @@ the run. Beyond the seed: learning-rate schedules, early stopping, and checkpoin
 from __future__ import annotations
 
 import copy
-import math
-import numbers
 import signal
 import sys
 import threading
@@ -27,23 +25,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from layerwise import optim
+from layerwise.callbacks import (
+    EarlyStopping,
+    EpochFunction,
+    ModelCheckpoint,
+    ProgressLogger,
+    StopReason,
+)
 from layerwise.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
+from layerwise.errors import ConfigError
 from layerwise.layers import softmax_loss
-from layerwise.models.base import check_non_negative, check_positive_int, check_seed
 from layerwise.schedules import get_schedule
+from layerwise.validation import check_int, check_number, check_positive_int, check_seed
 
 Array = np.ndarray
+
+__all__ = ["Solver", "TrainingDiverged"]
 
 _REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
 # Settings that must match between a checkpoint and the Solver resuming it.
 _RESUME_MUST_MATCH = ("update_rule", "batch_size", "num_train", "iterations_per_epoch")
-
-
-class TrainingDiverged(RuntimeError):
-    """Raised by :meth:`Solver._step` when the loss is NaN or infinite."""
 
 
 class Solver:
@@ -84,26 +88,32 @@ class Solver:
     - epoch_callback: ``f(solver)`` called after every accuracy check (the histories already
       hold it); returning a string stops training with that as ``stopped_reason``, and an
       exception it raises (e.g. a tuner's "prune this trial") propagates out of ``train()``.
-    Any other keyword raises ValueError.
+    - callbacks: objects with ``on_train_begin`` / ``on_batch_end`` / ``on_epoch_end`` /
+      ``on_train_end`` (see :mod:`layerwise.callbacks`), run after the shorthands' own.
+    - engine: what computes each update (see :mod:`layerwise.engine`); default layerwise's
+      :class:`~layerwise.engine.NumpyEngine`.
+    Any other keyword raises :class:`~layerwise.errors.ConfigError` (a ValueError).
+
+    Why training stopped before its last epoch is ``stopped_by`` (a
+    :class:`~layerwise.callbacks.StopReason`: ``kind`` early_stopping, diverged or callback,
+    and a message), None when it ran to the end; ``stopped_reason`` is its message.
     """
 
     def __init__(self, model: Any, data: dict[str, Any], **kwargs: Any) -> None:
         if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
-            raise TypeError(
-                f"model must have a 'params' dict and a 'loss' method; got {type(model).__name__}"
+            raise ConfigError(
+                f"model must have a 'params' dict and a 'loss' method; got {type(model).__name__}",
+                "model",
             )
         self.model = model
         self._set_data(data)
 
         self.update_rule_name = kwargs.pop("update_rule", "sgd")
         self.update_rule = optim.get_update_rule(self.update_rule_name)
-        optim_config = kwargs.pop("optim_config", {})
-        if not isinstance(optim_config, dict):
-            raise ValueError(f"optim_config must be a dict; got {type(optim_config).__name__}")
-        self.optim_config = optim_config
-        self.lr_decay = check_non_negative("lr_decay", kwargs.pop("lr_decay", 1.0), True)
+        self.optim_config = optim.check_config(self.update_rule, kwargs.pop("optim_config", {}))
+        self.lr_decay = check_number("lr_decay", kwargs.pop("lr_decay", 1.0), strict=True)
         self.batch_size = check_positive_int("batch_size", kwargs.pop("batch_size", 100))
-        self.num_epochs = _check_count("num_epochs", kwargs.pop("num_epochs", 10))
+        self.num_epochs = check_int("num_epochs", kwargs.pop("num_epochs", 10))
         self.num_train_samples = _check_optional_positive(
             "num_train_samples", kwargs.pop("num_train_samples", 1000)
         )
@@ -119,16 +129,39 @@ class Solver:
         self._schedule = get_schedule(self.lr_schedule, self.num_epochs)
         patience = kwargs.pop("patience", None)
         self.patience = None if patience is None else check_positive_int("patience", patience)
-        self.min_delta = check_non_negative("min_delta", kwargs.pop("min_delta", 0.0))
+        self.min_delta = check_number("min_delta", kwargs.pop("min_delta", 0.0))
         self.restore_best = bool(kwargs.pop("restore_best", True))
         self.keep_checkpoints = bool(kwargs.pop("keep_checkpoints", True))
         self.epoch_callback = kwargs.pop("epoch_callback", None)
-        if self.epoch_callback is not None and not callable(self.epoch_callback):
-            raise ValueError(f"epoch_callback must be callable; got {self.epoch_callback!r}")
+        extra = list(kwargs.pop("callbacks", None) or ())
+        engine = kwargs.pop("engine", None)
         if kwargs:
-            raise ValueError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
+            raise ConfigError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
+
+        # The shorthands become callbacks, in the order their effects always had: the lines
+        # first, then early stopping (which sees this check), then the checkpoint (which
+        # saves what early stopping decided), then the user's function and callbacks.
+        self.logger = ProgressLogger(self.print_every, self.verbose, self.progress)
+        self.callbacks: list[Any] = [self.logger]
+        if self.patience is not None:
+            self.callbacks.append(EarlyStopping(self.patience, self.min_delta, self.verbose))
+        if self.checkpoint_name is not None:
+            self.callbacks.append(ModelCheckpoint(str(self.checkpoint_name), self.keep_checkpoints))
+        if self.epoch_callback is not None:
+            self.callbacks.append(EpochFunction(self.epoch_callback))
+        self.callbacks += extra
+        if self.checkpoint_name is None:  # Ctrl-C writes where a checkpoint callback writes
+            for cb in extra:
+                if isinstance(cb, ModelCheckpoint):
+                    self.checkpoint_name = cb.base
+                    break
+        self.say: Callable[[str], None] = print
 
         self._reset()
+        self.engine: Engine = NumpyEngine() if engine in (None, "numpy") else engine
+        if not callable(getattr(self.engine, "step", None)):
+            raise ConfigError(f"engine must implement layerwise.engine.Engine; got {engine!r}")
+        self.engine.attach(self)
 
     # ----------------------------------------------------------------------------------------
     # set-up
@@ -139,22 +172,27 @@ class Solver:
     y_val: Array
 
     def _set_data(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"data must be a dict with keys {list(_REQUIRED_DATA)}; got {type(data).__name__}",
+                "data",
+            )
         missing = [k for k in _REQUIRED_DATA if k not in data]
         if missing:
-            raise ValueError(f"data is missing {missing}; expected keys {list(_REQUIRED_DATA)}")
+            raise ConfigError(f"data is missing {missing}; expected keys {list(_REQUIRED_DATA)}")
         for split in ("train", "val"):
             X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
             if X.ndim < 2 or y.shape != (X.shape[0],):
-                raise ValueError(
+                raise ConfigError(
                     f"X_{split} must have shape (N, d_1, ...) and y_{split} shape (N,); got "
                     f"{X.shape} and {y.shape}"
                 )
             if X.shape[0] == 0:
-                raise ValueError(f"X_{split} is empty; need at least one example")
+                raise ConfigError(f"X_{split} is empty; need at least one example")
             if not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"y_{split} must hold integer labels; got dtype {y.dtype}")
+                raise ConfigError(f"y_{split} must hold integer labels; got dtype {y.dtype}")
             if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
-                raise ValueError(f"X_{split} contains NaN or infinite values")
+                raise ConfigError(f"X_{split} contains NaN or infinite values")
             setattr(self, f"X_{split}", X)
             setattr(self, f"y_{split}", y)
 
@@ -171,17 +209,9 @@ class Solver:
         self.train_acc_history: list[float] = []
         self.val_acc_history: list[float] = []
         self.val_loss_history: list[float] = []
-        self.stopped_reason: str | None = None
-        self._epochs_without_improvement = 0
-        self._monitor_best = -math.inf
+        self.stopped_by: StopReason | None = None
         self.rng = None if self.seed is None else np.random.default_rng(self.seed)
         self.optim_configs = {p: copy.deepcopy(self.optim_config) for p in self.model.params}
-        if self.update_rule is optim.adamw:
-            # Decoupled weight decay is for weights: biases and normalisation scales (1-D
-            # parameters) are left alone, as in Keras and PyTorch practice.
-            for name, w in self.model.params.items():
-                if np.ndim(w) < 2:
-                    self.optim_configs[name]["weight_decay"] = 0.0
         self._base_lr: dict[str, float] = {}
         num_train = self.X_train.shape[0]
         self.iterations_per_epoch = max(num_train // self.batch_size, 1)
@@ -190,6 +220,21 @@ class Solver:
     def _model_buffers(self) -> dict[str, Array]:
         get = getattr(self.model, "get_buffers", None)
         return dict(get()) if callable(get) else {}
+
+    @property
+    def iteration(self) -> int:
+        """Updates done so far (across resumes)."""
+        return self._t
+
+    @property
+    def stopped_reason(self) -> str | None:
+        """Why training stopped before its last epoch, in a sentence (None: it did not)."""
+        return None if self.stopped_by is None else self.stopped_by.message
+
+    def stop(self, kind: str, message: str) -> None:
+        """Stop after the current check (callbacks call this); the first reason given wins."""
+        if self.stopped_by is None:
+            self.stopped_by = StopReason(kind, message)
 
     # ----------------------------------------------------------------------------------------
     # one step
@@ -201,19 +246,9 @@ class Solver:
         return self.rng.integers(0, n, size)
 
     def _step(self) -> None:
-        """One gradient update on a random minibatch."""
+        """One update on a random minibatch, computed by the engine."""
         idx = self._sample(self.X_train.shape[0], self.batch_size)
-        loss, grads = self.model.loss(self.X_train[idx], self.y_train[idx])
-        loss = float(loss)
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"the training loss became {loss}")
-        self.loss_history.append(loss)
-        params = self.model.params
-        for name, w in params.items():
-            next_w, self.optim_configs[name] = self.update_rule(
-                w, grads[name], self.optim_configs[name]
-            )
-            params[name] = next_w
+        self.loss_history.append(self.engine.step(self.X_train[idx], self.y_train[idx]))
 
     # ----------------------------------------------------------------------------------------
     # evaluation
@@ -223,13 +258,13 @@ class Solver:
     ) -> Iterator[tuple[Array, Array]]:
         X, y = np.asarray(X), np.asarray(y)
         if y.ndim != 1 or X.shape[0] != y.shape[0]:
-            raise ValueError(
+            raise ConfigError(
                 f"X and y must hold the same number of examples; got {X.shape} and {y.shape}"
             )
         batch_size = check_positive_int("batch_size", batch_size)
         N = X.shape[0]
         if N == 0:
-            raise ValueError("evaluation needs at least one example")
+            raise ConfigError("evaluation needs at least one example")
         if num_samples is not None and N > num_samples:
             idx = self._sample(N, num_samples)
             X, y = X[idx], y[idx]
@@ -269,41 +304,29 @@ class Solver:
     def train(self) -> None:
         """Train until ``num_epochs`` (continuing from a resumed checkpoint, if any).
 
-        A NaN or infinite loss stops training early with ``stopped_reason`` set, and so does
-        early stopping; either way the model gets the best parameters seen so far (unless
-        ``restore_best=False``). Ctrl-C writes a checkpoint first when ``checkpoint_name`` is set.
+        A NaN or infinite loss stops training early with ``stopped_by`` set, and so does a
+        callback such as early stopping; either way the model gets the best parameters seen so
+        far (unless ``restore_best=False``). Ctrl-C writes a checkpoint first when
+        ``checkpoint_name`` is set.
         """
-        bar = tqdm(
-            total=self.num_iterations,
-            initial=self._t,
-            disable=not (self.progress and sys.stderr.isatty()),
-            file=sys.stderr,
-            unit="it",
-            leave=False,
-        )
-        # Through tqdm when the bar is shown, so the lines do not tear it apart.
-        say: Callable[[str], None] = print if bar.disable else tqdm.write
+        self._call("on_train_begin")
         try:
             with self._interrupt_guard() as interrupted:
-                while self._t < self.num_iterations and self.stopped_reason is None:
+                while self._t < self.num_iterations and self.stopped_by is None:
                     t = self._t
                     try:
                         self._step()
                     except TrainingDiverged as exc:
-                        self.stopped_reason = (
+                        self.stop(
+                            "diverged",
                             f"{exc} at iteration {t + 1} (epoch {self.epoch + 1}); training "
                             f"stopped and the best parameters (val acc "
-                            f"{self.best_val_acc:f}) were kept"
+                            f"{self.best_val_acc:f}) were kept",
                         )
                         print(f"Warning: {self.stopped_reason}", file=sys.stderr)
                         break
                     self._t = t + 1
-                    bar.update(1)
-                    if self.verbose and t % self.print_every == 0:
-                        say(
-                            "(Iteration %d / %d) loss: %f"
-                            % (t + 1, self.num_iterations, self.loss_history[-1])
-                        )
+                    self._call("on_batch_end")
 
                     epoch_end = self._t % self.iterations_per_epoch == 0
                     if epoch_end:
@@ -311,15 +334,25 @@ class Solver:
                         self._apply_learning_rates()
                     # Accuracies after the first iteration and at the end of every epoch.
                     if t == 0 or epoch_end or self._t == self.num_iterations:
-                        self._record_epoch(say)
+                        self._record_epoch()
                     if interrupted():
                         self._save_interrupted()
         finally:
-            bar.close()
+            self.logger.close()
         if self.restore_best:
             self.model.params = _copy_arrays(self.best_params)
             if self._best_buffers:
                 self.model.set_buffers(_copy_arrays(self._best_buffers))
+            self.engine.reset()
+        else:
+            self.engine.sync()
+        self._call("on_train_end")
+
+    def _call(self, hook: str) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self)
 
     def _apply_learning_rates(self) -> None:
         """Set every learning rate for the epoch just begun: initial * schedule * decay**epoch."""
@@ -330,7 +363,9 @@ class Solver:
             base = self._base_lr.setdefault(name, float(config["learning_rate"]))
             config["learning_rate"] = base * factor
 
-    def _record_epoch(self, say: Callable[[str], None]) -> None:
+    def _record_epoch(self) -> None:
+        """Measure, record, keep the best parameters, then let the callbacks act."""
+        self.engine.sync()
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )
@@ -338,37 +373,11 @@ class Solver:
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.val_loss_history.append(val_loss)
-        if self.verbose:
-            say(
-                "(Epoch %d / %d) train acc: %f; val_acc: %f"
-                % (self.epoch, self.num_epochs, train_acc, val_acc)
-            )
         if val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_params = _copy_arrays(self.model.params)
             self._best_buffers = _copy_arrays(self._model_buffers())
-        self._check_early_stopping(val_acc, say)
-        if self.checkpoint_name is not None:
-            self.save_checkpoint()
-        if self.epoch_callback is not None:
-            reason = self.epoch_callback(self)
-            if isinstance(reason, str) and self.stopped_reason is None:
-                self.stopped_reason = reason
-
-    def _check_early_stopping(self, val_acc: float, say: Callable[[str], None]) -> None:
-        if val_acc > self._monitor_best + self.min_delta:
-            self._monitor_best = val_acc
-            self._epochs_without_improvement = 0
-        else:
-            self._epochs_without_improvement += 1
-        if self.patience is not None and self._epochs_without_improvement >= self.patience:
-            self.stopped_reason = (
-                f"early stopping at epoch {self.epoch}: validation accuracy did not improve by "
-                f"more than {self.min_delta:g} for {self.patience} epochs (best "
-                f"{self.best_val_acc:f})"
-            )
-            if self.verbose:
-                say(self.stopped_reason)
+        self._call("on_epoch_end")
 
     # ----------------------------------------------------------------------------------------
     # checkpoints and resume
@@ -433,8 +442,10 @@ class Solver:
             "val_loss_history": self.val_loss_history,
             "best_val_acc": self.best_val_acc,
             "stopped_reason": self.stopped_reason,
-            "epochs_without_improvement": self._epochs_without_improvement,
-            "monitor_best": None if math.isinf(self._monitor_best) else self._monitor_best,
+            "stopped_by": None if self.stopped_by is None else self.stopped_by.to_dict(),
+            "callback_state": {
+                cb.state_key: cb.get_state() for cb in self.callbacks if hasattr(cb, "state_key")
+            },
             "optim_scalars": optim_scalars,
             "base_lr": self._base_lr,
             "solver_rng": None if self.rng is None else self.rng.bit_generator.state,
@@ -463,16 +474,24 @@ class Solver:
         Without ``base`` it writes ``<checkpoint_name>_latest`` and, after a completed epoch
         with ``keep_checkpoints``, ``<checkpoint_name>_epoch_<e>`` as well.
         """
-        arrays, meta = self._checkpoint_state()
         if base is not None:
+            self.engine.sync()
+            arrays, meta = self._checkpoint_state()
             save_checkpoint(base, arrays, meta)
             return Path(base)
         if self.checkpoint_name is None:
-            raise ValueError("save_checkpoint needs a base path or the Solver's checkpoint_name")
+            raise ConfigError("save_checkpoint needs a base path or the Solver's checkpoint_name")
+        return self.write_checkpoints(str(self.checkpoint_name), self.keep_checkpoints)
+
+    def write_checkpoints(self, name: str, keep_every_epoch: bool) -> Path:
+        """``<name>_latest`` and, at the end of an epoch with ``keep_every_epoch``,
+        ``<name>_epoch_<e>``; returns the latest one's base path."""
+        self.engine.sync()
+        arrays, meta = self._checkpoint_state()
         at_epoch_end = self._t % self.iterations_per_epoch == 0 and self._t > 0
-        if self.keep_checkpoints and at_epoch_end:
-            save_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}", arrays, meta)
-        latest = Path(f"{self.checkpoint_name}_latest")
+        if keep_every_epoch and at_epoch_end:
+            save_checkpoint(f"{name}_epoch_{self.epoch}", arrays, meta)
+        latest = Path(f"{name}_latest")
         save_checkpoint(latest, arrays, meta)
         return latest
 
@@ -522,10 +541,13 @@ class Solver:
         self.val_acc_history = list(meta["val_acc_history"])
         self.val_loss_history = list(meta["val_loss_history"])
         self.best_val_acc = float(meta["best_val_acc"])
-        self.stopped_reason = None
-        self._epochs_without_improvement = int(meta["epochs_without_improvement"])
-        mb = meta["monitor_best"]
-        self._monitor_best = -math.inf if mb is None else float(mb)
+        self.stopped_by = None
+        # Checkpoints written before callbacks existed kept early stopping's state at the top.
+        states = meta.get("callback_state") or {"early_stopping": meta}
+        for cb in self.callbacks:
+            name = getattr(cb, "state_key", None)
+            if name is not None and states.get(name) is not None:
+                cb.set_state(states[name])
         self._base_lr = {k: float(v) for k, v in meta["base_lr"].items()}
         if meta["solver_rng"] is not None:
             if self.rng is None:
@@ -538,6 +560,7 @@ class Solver:
         np.random.set_state(
             ("MT19937", arrays["global_rng.keys"], g["pos"], g["has_gauss"], g["cached"])
         )
+        self.engine.reset()
         return self
 
 
@@ -552,12 +575,6 @@ def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:
 
 def _copy_arrays(arrays: dict[str, Array]) -> dict[str, Array]:
     return {k: v.copy() for k, v in arrays.items()}
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-    return int(value)
 
 
 def _check_optional_positive(name: str, value: Any) -> int | None:

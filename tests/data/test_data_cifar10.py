@@ -251,12 +251,12 @@ def test_mean_subtraction_uses_the_training_mean_for_all_three(small_cifar: Smal
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"num_training": -5}, "num_training must be a non-negative int, got -5"),
-        ({"num_validation": 1.0}, "num_validation must be a non-negative int, got 1.0"),
+        ({"num_training": -5}, "num_training must be a non-negative integer; got -5"),
+        ({"num_validation": 1.0}, "num_validation must be a non-negative integer; got 1.0"),
         ({"num_training": 49_999, "num_validation": 2}, "50001 exceeds the 50000"),
         ({"num_test": 10_001}, "num_test = 10001 exceeds the 10000"),
         ({"num_training": 0}, "needs num_training >= 1"),
-        ({"dtype": np.uint8}, "dtype must be a NumPy floating type, got uint8"),
+        ({"dtype": np.uint8}, "dtype must be a NumPy floating type; got uint8"),
     ],
 )
 def test_get_cifar10_data_rejects_bad_arguments_before_reading(

@@ -71,12 +71,12 @@ def test_custom_sizes_and_dtype() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"num_validation": -1}, "num_validation must be a non-negative int, got -1"),
+        ({"num_validation": -1}, "num_validation must be a non-negative integer; got -1"),
         ({"num_test": 5}, "num_test must be 0 or at least 10"),
-        ({"num_test": "360"}, "num_test must be a non-negative int, got '360'"),
+        ({"num_test": "360"}, "num_test must be a non-negative integer; got '360'"),
         ({"num_validation": 900, "num_test": 890}, "leaves 7 of the 1797"),
         ({"dtype": int}, "dtype must be a NumPy floating type"),
-        ({"seed": -1}, "seed must be a non-negative int, got -1"),
+        ({"seed": -1}, "seed must be a non-negative integer; got -1"),
         ({"seed": 2**32}, "seed must be below 2\\*\\*32"),
     ],
 )

@@ -183,12 +183,12 @@ def test_get_mnist_data_unflattened_float64(small_mnist: SmallMnist) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"num_training": -1}, "num_training must be a non-negative int, got -1"),
-        ({"num_validation": 2.5}, "num_validation must be a non-negative int, got 2.5"),
-        ({"num_test": True}, "num_test must be a non-negative int, got True"),
+        ({"num_training": -1}, "num_training must be a non-negative integer; got -1"),
+        ({"num_validation": 2.5}, "num_validation must be a non-negative integer; got 2.5"),
+        ({"num_test": True}, "num_test must be a non-negative integer; got True"),
         ({"num_training": 59_000, "num_validation": 1_001}, "60001 exceeds the 60000"),
         ({"num_test": 10_001}, "num_test = 10001 exceeds the 10000"),
-        ({"dtype": np.int32}, "dtype must be a NumPy floating type, got int32"),
+        ({"dtype": np.int32}, "dtype must be a NumPy floating type; got int32"),
         ({"dtype": "nonsense"}, "dtype must be a NumPy floating type"),
         ({"flatten": "yes"}, "flatten must be True or False, got 'yes'"),
     ],

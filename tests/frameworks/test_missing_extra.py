@@ -48,8 +48,10 @@ def test_require_engine() -> None:
             require_engine(engine)
     with pytest.raises(ValueError, match=r"unknown engine 'torch'"):
         require_engine("torch")
+    from layerwise.frameworks.engines import build_twin
+
     with pytest.raises(FrameworkMissing, match=HINT):
-        NetSpec(4, (3,)).build_keras()
+        build_twin("keras", NetSpec(4, (3,)), NetSpec(4, (3,)).build_numpy())
 
 
 @pytest.mark.usefixtures("no_tensorflow")

@@ -15,7 +15,7 @@ import pytest
 from twin_helpers import TOL, QueueRng, need, quiet_tensorflow, rel_error
 
 from layerwise import optim
-from layerwise.frameworks.spec import OPTIMIZERS, NetSpec
+from layerwise.spec import OPTIMIZERS, NetSpec
 
 tf = quiet_tensorflow()
 keras = need("keras")

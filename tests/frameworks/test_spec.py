@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from layerwise.frameworks.spec import OPTIMIZER_DEFAULTS, NetSpec
 from layerwise.models import FullyConnectedNet, ThreeLayerNet
+from layerwise.spec import OPTIMIZER_DEFAULTS, NetSpec
 
 
 def test_builds_the_layerwise_model_it_describes() -> None:
@@ -107,7 +107,7 @@ def test_bad_optimizer_options_are_named() -> None:
 
 def test_nothing_imports_tensorflow_until_a_twin_is_built() -> None:
     code = (
-        "import sys, layerwise.cli as c, layerwise.frameworks.spec, layerwise.frameworks.engines;"
+        "import sys, layerwise.cli as c, layerwise.spec, layerwise.frameworks.engines;"
         "import layerwise.frameworks.compare; c.build_parser();"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )

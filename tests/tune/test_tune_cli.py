@@ -67,7 +67,7 @@ def test_without_dask_only_parallel_runs_need_the_extra(
         (["--range", "lr=0.1:1", "--sampler", "grid"], "the grid sampler needs values"),
         (["--grid", "momentum=0.9"], "unknown parameter 'momentum'"),
         (["--grid", "lr=0.1,-1"], "parameter lr: bad value '-1'"),
-        (["--grid", "lr=0.1", "--norm", "batchnorm"], "only --model fc normalises"),
+        (["--grid", "lr=0.1", "--norm", "batchnorm"], "only model fc normalises"),
         (
             ["--grid", "units=8", "--model", "three-layer", "--hidden-layers", "3"],
             "model three-layer needs 2 hidden size(s)",

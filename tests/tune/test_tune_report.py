@@ -9,7 +9,6 @@ import pytest
 from matplotlib.figure import Figure
 from tune_helpers import TINY, results, run_tune
 
-from layerwise import cli
 from layerwise.tune import report
 from layerwise.tune.figures import plot_results
 from layerwise.tune.report import csv_rows, progress_line
@@ -18,8 +17,7 @@ from layerwise.tune.space import build_space, parse_grid_flag, parse_range_flag,
 
 @pytest.fixture(scope="module")
 def space():  # type: ignore[no-untyped-def]
-    sub = cli.build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    options = searchable_options(sub.choices["train"])
+    options = searchable_options()
     return build_space(
         [
             parse_grid_flag("lr=0.001,0.01,0.1", options),

@@ -84,8 +84,8 @@ def test_failing_and_diverging_trials_are_recorded_and_the_study_goes_on(tmp_pat
     assert rc == 0, err
     assert "Tested two-layer, 1e+12: failed: the training loss became nan" in out
     assert (
-        "Tested three-layer, 0.5: failed: UsageError: argument --hidden: model three-layer "
-        "needs 2 hidden size(s)" in out
+        "Tested three-layer, 0.5: failed: ConfigError: model three-layer needs 2 hidden "
+        "size(s)" in out
     )
     states = by_state(study)
     assert len(states["fail"]) == 3 and len(states["complete"]) == 1

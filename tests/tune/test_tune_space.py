@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from layerwise import cli
 from layerwise.tune.space import (
     UNITS,
     SpaceError,
@@ -21,8 +20,7 @@ from layerwise.tune.space import (
 
 @pytest.fixture(scope="module")
 def options() -> dict:
-    sub = cli.build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    return searchable_options(sub.choices["train"])
+    return searchable_options()
 
 
 def test_the_seed_grid_from_flags(options: dict) -> None:

@@ -9,7 +9,6 @@ import pytest
 from optuna.trial import TrialState
 from tune_helpers import results, run_tune
 
-from layerwise import cli
 from layerwise.tune.space import build_space, parse_grid_flag, searchable_options
 from layerwise.tune.study import StudyConfig, enqueue_grid, open_study, study_lock
 
@@ -87,8 +86,7 @@ def test_one_run_per_study_folder(tmp_path: Path) -> None:
 
 @pytest.fixture
 def grid_config(tmp_path: Path) -> StudyConfig:
-    sub = cli.build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    options = searchable_options(sub.choices["train"])
+    options = searchable_options()
     space = build_space(
         [parse_grid_flag("lr=0.1,0.2,0.3", options), parse_grid_flag("dropout=0.0,0.5", options)]
     )

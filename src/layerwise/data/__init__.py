@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from . import cifar10, digits, mnist
+from layerwise.errors import ConfigError
+
+from .catalog import CATALOG, DATASETS, DatasetInfo, dataset_info
 from .cifar10 import get_CIFAR10_data, load_CIFAR10, load_CIFAR_batch
 from .digits import load_digits_data
 from .download import fetch, fetch_all
@@ -32,19 +34,22 @@ from .errors import (
 )
 from .idx import read_idx
 from .mnist import get_MNIST_data, load_mnist
-from .registry import DATASETS, REGISTRY, RemoteDataset, RemoteFile
+from .registry import REGISTRY, RemoteDataset, RemoteFile
 
 __all__ = [
+    "CATALOG",
     "DATASETS",
     "REGISTRY",
     "ChecksumError",
     "CorruptFileError",
     "DatasetError",
+    "DatasetInfo",
     "MissingDataError",
     "RemoteDataset",
     "RemoteFile",
     "UnsafePickleError",
     "check_val_size",
+    "dataset_info",
     "fetch",
     "fetch_all",
     "get_CIFAR10_data",
@@ -97,32 +102,24 @@ def load_dataset(
     return get_CIFAR10_data(*splits, data_dir=data_dir, dtype=dtype)
 
 
-#: Training images of each dataset that a validation set can be taken from (digits: all its
-#: images less the default test split).
-_TRAINABLE = {
-    "digits": digits._N_IMAGES - digits._N_TEST,
-    "mnist": mnist._N_TRAIN,
-    "cifar10": cifar10._N_TRAIN,
-}
-
-
 def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
     """(num_training, num_validation) for ``val_size`` validation images of dataset ``name``,
     or None for its default split; raises ValueError naming a bad value. Needs no files, so a
     command line can be checked before any data is read."""
-    if name not in _TRAINABLE:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    n_train = dataset_info(name).trainable
     if val_size is None:
         return None
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) or val_size < 1:
-        raise ValueError(
+        raise ConfigError(
             f"val_size must be a positive integer (training measures the validation accuracy "
-            f"every epoch); got {val_size!r}"
+            f"every epoch); got {val_size!r}",
+            "val_size",
         )
-    n_train, size = _TRAINABLE[name], int(val_size)
+    size = int(val_size)
     if size >= n_train:
-        raise ValueError(
+        raise ConfigError(
             f"val_size {size} leaves no training examples: {name} has {n_train:,} "
-            f"training images; expected 1 <= val_size < {n_train:,}"
+            f"training images; expected 1 <= val_size < {n_train:,}",
+            "val_size",
         )
     return n_train - size, size

@@ -18,12 +18,15 @@ from typing import IO, Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+from layerwise.validation import check_float_dtype as _check_dtype
+from layerwise.validation import check_splits
+
 from .download import fetch_all
 from .errors import CorruptFileError, DatasetError, MissingDataError
 from .paths import resolve_data_dir
 from .registry import CIFAR10, CIFAR10_ARCHIVE
 from .safe_pickle import safe_load
-from .validation import check_float_dtype, check_splits
 
 __all__ = [
     "BATCHES_DIR",
@@ -131,7 +134,7 @@ def load_CIFAR_batch(
         CorruptFileError: not a CIFAR-10 batch (bad pickle, keys, shapes or labels).
         UnsafePickleError: the pickle references anything beyond NumPy arrays.
     """
-    dtype = check_float_dtype(dtype)
+    dtype = _check_dtype(dtype, any_float=True)
     images, labels = _read_batch_file(Path(filename))
     return np.ascontiguousarray(images, dtype=dtype), labels
 
@@ -223,7 +226,7 @@ def load_CIFAR10(
         CorruptFileError: a damaged archive or batch.
         UnsafePickleError: a batch pickle references anything beyond NumPy arrays.
     """
-    dtype = check_float_dtype(dtype)
+    dtype = _check_dtype(dtype, any_float=True)
     Xtr, ytr, Xte, yte = _load_uint8(Path(root).expanduser())
     return (
         np.ascontiguousarray(Xtr, dtype=dtype),
@@ -278,13 +281,13 @@ def get_CIFAR10_data(
         (num_validation, 3, 32, 32), ``y_val``, ``X_test`` (num_test, 3, 32, 32), ``y_test``;
         X in ``dtype``, C-contiguous; y int64 in 0..9.
     """
-    dtype = check_float_dtype(dtype)
+    dtype = _check_dtype(dtype, any_float=True)
     # Checked before any download, against the full dataset ...
     n_tr, n_val, n_te = check_splits(
         num_training, num_validation, num_test, n_train=_N_TRAIN, n_test=_N_TEST
     )
     if subtract_mean and n_tr == 0:
-        raise ValueError("subtract_mean=True needs num_training >= 1 to compute a mean image")
+        raise ConfigError("subtract_mean=True needs num_training >= 1 to compute a mean image")
     Xtr, ytr, Xte, yte = _load_uint8(_find_source(data_dir))
     # ... and again against what the files hold (a partial copy may have fewer rows).
     check_splits(n_tr, n_val, n_te, n_train=len(ytr), n_test=len(yte))

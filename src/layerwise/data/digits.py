@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_count, check_float_dtype
+from layerwise.errors import ConfigError
+from layerwise.validation import check_float_dtype, check_int
 
 __all__ = ["load_digits_data"]
 
@@ -21,9 +22,9 @@ _MAX_PIXEL = 16.0  # the digits are 4-bit counts, 0..16
 
 
 def _check_seed(seed: Any) -> int:
-    value = check_count("seed", seed)
+    value = check_int("seed", seed)
     if value >= 2**32:
-        raise ValueError(f"seed must be below 2**32, got {value}")
+        raise ConfigError(f"seed must be below 2**32, got {value}")
     return value
 
 
@@ -62,13 +63,13 @@ def load_digits_data(
     """
     from sklearn.datasets import load_digits
 
-    dtype = check_float_dtype(dtype)
-    n_val = check_count("num_validation", num_validation)
-    n_te = check_count("num_test", num_test)
+    dtype = check_float_dtype(dtype, any_float=True)
+    n_val = check_int("num_validation", num_validation)
+    n_te = check_int("num_test", num_test)
     seed = _check_seed(seed)
     for name, count in (("num_validation", n_val), ("num_test", n_te)):
         if 0 < count < _N_CLASSES:
-            raise ValueError(
+            raise ConfigError(
                 f"{name} must be 0 or at least {_N_CLASSES} (a stratified split takes one "
                 f"row per class), got {count}"
             )
@@ -78,7 +79,7 @@ def load_digits_data(
     labels = np.asarray(digits.target, dtype=np.int64)
     n = len(labels)
     if n - n_val - n_te < _N_CLASSES:
-        raise ValueError(
+        raise ConfigError(
             f"num_validation + num_test = {n_val + n_te} leaves {n - n_val - n_te} of the {n} "
             f"digits for training; at least {_N_CLASSES} are needed"
         )

@@ -7,6 +7,8 @@ to be shown to a user as they are: each names the file, what was expected and wh
 
 from __future__ import annotations
 
+from layerwise.errors import LayerwiseError
+
 __all__ = [
     "ChecksumError",
     "CorruptFileError",
@@ -16,7 +18,7 @@ __all__ = [
 ]
 
 
-class DatasetError(Exception):
+class DatasetError(LayerwiseError):
     """Base class of every dataset file or download problem."""
 
 

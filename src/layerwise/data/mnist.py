@@ -13,12 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+from layerwise.validation import check_float_dtype as _check_dtype
+from layerwise.validation import check_splits
+
 from .download import fetch_all
 from .errors import CorruptFileError
 from .idx import read_idx
 from .paths import resolve_data_dir
 from .registry import MNIST
-from .validation import check_float_dtype, check_splits
 
 __all__ = ["get_MNIST_data", "load_mnist"]
 
@@ -116,9 +119,9 @@ def get_MNIST_data(
         ``X_train`` (num_training, 784), ``y_train`` (num_training,), ``X_val``, ``y_val``,
         ``X_test``, ``y_test``; X in ``dtype``, C-contiguous, in [0, 1]; y int64 in 0..9.
     """
-    dtype = check_float_dtype(dtype)
+    dtype = _check_dtype(dtype, any_float=True)
     if not isinstance(flatten, (bool, np.bool_)):
-        raise ValueError(f"flatten must be True or False, got {flatten!r}")
+        raise ConfigError(f"flatten must be True or False, got {flatten!r}")
     n_tr, n_val, n_te = check_splits(
         num_training, num_validation, num_test, n_train=_N_TRAIN, n_test=_N_TEST
     )

@@ -20,6 +20,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from layerwise.errors import ConfigError
+
 __all__ = [
     "ENV_DATA_DIR",
     "ENV_OFFLINE",
@@ -55,7 +57,7 @@ def is_offline() -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(
+    raise ConfigError(
         f"{ENV_OFFLINE}={os.environ[ENV_OFFLINE]!r} is not understood; "
         "expected 1/true/yes/on or 0/false/no/off"
     )
@@ -63,10 +65,10 @@ def is_offline() -> bool:
 
 def _user_folder(value: str | os.PathLike[str], source: str) -> Path:
     if isinstance(value, str) and not value.strip():
-        raise ValueError(f"{source} is empty; expected a folder path")
+        raise ConfigError(f"{source} is empty; expected a folder path")
     folder = Path(value).expanduser()
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{source}={str(folder)!r} is a file; expected a folder")
+        raise ConfigError(f"{source}={str(folder)!r} is a file; expected a folder")
     return folder
 
 

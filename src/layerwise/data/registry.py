@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from layerwise.errors import ConfigError
+
 __all__ = [
     "CIFAR10",
     "CIFAR10_ARCHIVE",
-    "DATASETS",
     "MNIST",
     "MNIST_FILES",
     "REGISTRY",
@@ -73,24 +74,26 @@ class RemoteFile:
         # Registry entries are code, but RemoteFile is public: fail at construction, not at
         # the first download, and never let a name escape the data folder.
         if not self.name or "/" in self.name or "\\" in self.name or self.name in {".", ".."}:
-            raise ValueError(f"RemoteFile name must be a plain file name, got {self.name!r}")
+            raise ConfigError(f"RemoteFile name must be a plain file name, got {self.name!r}")
         if not isinstance(self.urls, tuple) or not self.urls:
-            raise ValueError(f"RemoteFile urls must be a non-empty tuple, got {self.urls!r}")
+            raise ConfigError(f"RemoteFile urls must be a non-empty tuple, got {self.urls!r}")
         for url in self.urls:
             if not isinstance(url, str) or not is_allowed_url(url):
-                raise ValueError(
+                raise ConfigError(
                     f"RemoteFile url must be https:// (http:// only on loopback), got {url!r}"
                 )
         if self.size is not None and (isinstance(self.size, bool) or self.size < 0):
-            raise ValueError(f"RemoteFile size must be a non-negative int or None, got {self.size}")
+            raise ConfigError(
+                f"RemoteFile size must be a non-negative int or None, got {self.size}"
+            )
         if self.md5 is not None and not _HEX32.fullmatch(self.md5):
-            raise ValueError(f"RemoteFile md5 must be 32 lower-case hex digits, got {self.md5!r}")
+            raise ConfigError(f"RemoteFile md5 must be 32 lower-case hex digits, got {self.md5!r}")
         if not _HEX64.fullmatch(self.sha256):
-            raise ValueError(
+            raise ConfigError(
                 f"RemoteFile sha256 must be 64 lower-case hex digits, got {self.sha256!r}"
             )
         if self.checksum_of not in ("file", "uncompressed"):
-            raise ValueError(
+            raise ConfigError(
                 f"RemoteFile checksum_of must be 'file' or 'uncompressed', got {self.checksum_of!r}"
             )
 
@@ -195,6 +198,3 @@ CIFAR10 = RemoteDataset(
 
 #: The downloadable datasets by name (read-only).
 REGISTRY: Mapping[str, RemoteDataset] = MappingProxyType({"mnist": MNIST, "cifar10": CIFAR10})
-
-#: Every name :func:`layerwise.data.load_dataset` accepts; ``digits`` ships with scikit-learn.
-DATASETS: tuple[str, ...] = ("digits", "mnist", "cifar10")

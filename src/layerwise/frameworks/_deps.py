@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from layerwise.errors import LayerwiseError
+
 INSTALL_HINT = "pip install 'layerwise[tf]'"
 
 
-class FrameworkMissing(ImportError):
+class FrameworkMissing(LayerwiseError, ImportError):
     """TensorFlow or Keras is not installed (or not usable); the message says how to fix it."""
 
 

@@ -3,7 +3,7 @@
 Needs the optional extra (``pip install 'layerwise[tf]'``: TensorFlow and Keras 3); without it,
 importing this module raises one ImportError that says so.
 
-The twin of a :class:`~layerwise.frameworks.spec.NetSpec` is a ``keras.Sequential``::
+The twin of a :class:`~layerwise.spec.NetSpec` is a ``keras.Sequential``::
 
     Input(d) - {Dense(h_i) - [BatchNormalization(momentum=0.9, epsilon=1e-5) |
                 LayerNormalization(epsilon=1e-5)] - activation - [Dropout(rate=p)]} x (L - 1)
@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
 from layerwise.frameworks._deps import require_keras, require_tensorflow
-from layerwise.frameworks.spec import (
+from layerwise.spec import (
     BN_MOMENTUM,
     LEAKY_SLOPE,
     NORM_EPS,
     OPTIMIZER_DEFAULTS,
+    OPTIMIZER_SLOTS,
     NetSpec,
 )
 
@@ -141,12 +143,12 @@ def _variable_map(keras_model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         if kind == "Dense":
             i += 1
             if not layer.use_bias:
-                raise ValueError(f"Dense layer {layer.name!r} has no bias; layerwise needs one")
+                raise ConfigError(f"Dense layer {layer.name!r} has no bias; layerwise needs one")
             params[f"theta{i}"] = layer.kernel
             params[f"theta{i}_0"] = layer.bias
         elif kind in _NORM_TYPES:
             if i == 0 or f"gamma{i}" in params:
-                raise ValueError(f"{kind} {layer.name!r} does not follow a Dense layer")
+                raise ConfigError(f"{kind} {layer.name!r} does not follow a Dense layer")
             params[f"gamma{i}"] = layer.gamma
             params[f"beta{i}"] = layer.beta
             if kind == "BatchNormalization":
@@ -170,14 +172,14 @@ def to_keras(model: Any, keras_model: Any) -> Any:
 
 def _assign(where: str, variables: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     if sorted(variables) != sorted(values):
-        raise ValueError(
+        raise ConfigError(
             f"{where}: the layerwise model has {sorted(values)} but the Keras model has "
             f"{sorted(variables)}"
         )
     for name, var in variables.items():
         value = np.asarray(values[name])
         if tuple(value.shape) != tuple(var.shape):
-            raise ValueError(
+            raise ConfigError(
                 f"{where}: {name} has shape {value.shape} in layerwise but {tuple(var.shape)} in "
                 "Keras"
             )
@@ -218,7 +220,7 @@ def spec_from_keras(
         kind = type(layer).__name__
         if kind in ("InputLayer", "Flatten"):
             if blocks and kind == "Flatten":
-                raise ValueError(f"Flatten layer {layer.name!r} must come first")
+                raise ConfigError(f"Flatten layer {layer.name!r} must come first")
             continue
         if kind == "Dense":
             dims.append(int(layer.units))
@@ -226,19 +228,19 @@ def spec_from_keras(
             regularizer = layer.kernel_regularizer
             regs.add(0.0 if regularizer is None else 2.0 * float(getattr(regularizer, "l2", 0.0)))
             if layer.bias_regularizer is not None:
-                raise ValueError(f"Dense {layer.name!r}: layerwise does not regularise biases")
+                raise ConfigError(f"Dense {layer.name!r}: layerwise does not regularise biases")
             act = layer.activation.__name__
             if act != "linear":
                 blocks[-1].append(("act", act))
             continue
         if not blocks:
-            raise ValueError(f"layer {layer.name!r} ({kind}) comes before the first Dense layer")
+            raise ConfigError(f"layer {layer.name!r} ({kind}) comes before the first Dense layer")
         block = blocks[-1]
         if kind == "Activation":
             block.append(("act", layer.activation.__name__))
         elif kind == "LeakyReLU":
             if not np.isclose(float(layer.negative_slope), LEAKY_SLOPE):
-                raise ValueError(
+                raise ConfigError(
                     f"LeakyReLU {layer.name!r} has slope {layer.negative_slope}; layerwise's is "
                     f"{LEAKY_SLOPE}"
                 )
@@ -247,45 +249,47 @@ def spec_from_keras(
             block.append(("dropout", float(layer.rate)))
         elif kind in _NORM_TYPES:
             if not np.isclose(float(layer.epsilon), NORM_EPS):
-                raise ValueError(
+                raise ConfigError(
                     f"{kind} {layer.name!r} has epsilon {layer.epsilon}; layerwise uses {NORM_EPS}"
                 )
             if kind == "BatchNormalization" and not np.isclose(float(layer.momentum), BN_MOMENTUM):
-                raise ValueError(
+                raise ConfigError(
                     f"BatchNormalization {layer.name!r} has momentum {layer.momentum}; layerwise "
                     f"uses {BN_MOMENTUM}"
                 )
             block.append(("norm", "batchnorm" if kind == "BatchNormalization" else "layernorm"))
         else:
-            raise ValueError(f"layer {layer.name!r} ({kind}) has no layerwise counterpart")
+            raise ConfigError(f"layer {layer.name!r} ({kind}) has no layerwise counterpart")
     if not blocks:
-        raise ValueError("the Keras model has no Dense layer")
+        raise ConfigError("the Keras model has no Dense layer")
     if len(regs) > 1:
-        raise ValueError(f"the Dense layers have different L2 strengths {sorted(regs)}")
+        raise ConfigError(f"the Dense layers have different L2 strengths {sorted(regs)}")
     *hidden_blocks, out_block = blocks
     if [k for k, v in out_block if not (k == "act" and v == "softmax")]:
-        raise ValueError(f"the output layer must be Dense (+ softmax); got {out_block}")
+        raise ConfigError(f"the output layer must be Dense (+ softmax); got {out_block}")
     activations, norms, rates = set(), set(), []
     for i, block in enumerate(hidden_blocks, start=1):
         kinds = [k for k, _ in block]
         acts = [v for k, v in block if k == "act"]
         if len(acts) != 1 or acts[0] not in ("relu", "leaky_relu", "sigmoid", "tanh"):
-            raise ValueError(f"hidden layer {i} needs one relu/leaky_relu/sigmoid/tanh; got {acts}")
+            raise ConfigError(
+                f"hidden layer {i} needs one relu/leaky_relu/sigmoid/tanh; got {acts}"
+            )
         if "norm" in kinds and kinds.index("norm") > kinds.index("act"):
-            raise ValueError(f"hidden layer {i}: normalisation must come before the activation")
+            raise ConfigError(f"hidden layer {i}: normalisation must come before the activation")
         if "dropout" in kinds and kinds.index("dropout") < kinds.index("act"):
-            raise ValueError(f"hidden layer {i}: dropout must come after the activation")
+            raise ConfigError(f"hidden layer {i}: dropout must come after the activation")
         activations.add(acts[0])
         norms.add(next((v for k, v in block if k == "norm"), None))
         rates.append(float(sum(v for k, v in block if k == "dropout")))
     if len(activations) > 1 or len(norms) > 1:
-        raise ValueError(
+        raise ConfigError(
             f"layerwise uses one activation and one normalisation for every hidden layer; got "
             f"{sorted(activations)} and {sorted(map(str, norms))}"
         )
     if dropout is None:
         if len(set(rates)) > 1:
-            raise ValueError(
+            raise ConfigError(
                 f"the hidden layers have different dropout rates {rates}; layerwise uses one "
                 "(pass dropout= to choose it)"
             )
@@ -328,21 +332,22 @@ def from_keras(keras_model: Any, dropout: float | None = None) -> Any:
 class LayerwiseOptimizer(_Optimizer):
     """A Keras optimizer computing exactly one of layerwise's update rules.
 
-    ``rule`` is a name in :data:`layerwise.frameworks.spec.OPTIMIZERS`; the options are that
-    rule's (``momentum``, ``decay_rate``, ``beta1``, ``beta2``, ``epsilon``, ``weight_decay``),
-    with layerwise's defaults. As layerwise's Solver does, ``adamw`` decays only weights with two
-    or more dimensions. Per-variable state is ``velocity`` / ``cache`` / ``m`` and ``v``, and
+    ``rule`` is a name in :data:`layerwise.spec.OPTIMIZERS`; the options are that
+    rule's (``momentum``, ``decay_rate``, ``beta1``, ``beta2``, ``epsilon``, ``weight_decay``,
+    ``decay_min_ndim``), with layerwise's defaults (:data:`layerwise.optim.DEFAULTS`): as
+    layerwise's ``adamw``, it decays only parameters with ``decay_min_ndim`` (2) or more
+    dimensions. Per-variable state is ``velocity`` / ``cache`` / ``m`` and ``v``, and
     Adam's step count is the optimizer's ``iterations``.
     """
 
     def __init__(self, rule: str = "sgd", learning_rate: float = 1e-2, **options: float) -> None:
         if rule not in OPTIMIZER_DEFAULTS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown update rule {rule!r}; expected one of {list(OPTIMIZER_DEFAULTS)}"
             )
         unknown = sorted(set(options) - set(OPTIMIZER_DEFAULTS[rule]))
         if unknown:
-            raise ValueError(f"update rule {rule!r} takes no option(s) {unknown}")
+            raise ConfigError(f"update rule {rule!r} takes no option(s) {unknown}")
         super().__init__(learning_rate=learning_rate, name=f"layerwise_{rule}")
         self.rule = rule
         self.options = {**OPTIMIZER_DEFAULTS[rule], **options}
@@ -352,15 +357,7 @@ class LayerwiseOptimizer(_Optimizer):
         if self.built:
             return
         super().build(var_list)
-        names = {
-            "sgd": [],
-            "sgd_momentum": ["velocity"],
-            "nesterov_momentum": ["velocity"],
-            "rmsprop": ["cache"],
-            "adam": ["m", "v"],
-            "adamw": ["m", "v"],
-        }[self.rule]
-        for name in names:
+        for name in OPTIMIZER_SLOTS[self.rule]:
             self.slots[name] = [self.add_variable_from_reference(w, name) for w in var_list]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
@@ -398,7 +395,7 @@ class LayerwiseOptimizer(_Optimizer):
             self.assign(m, b1 * m + (1 - b1) * g)
             self.assign(v, b2 * v + (1 - b2) * g * g)
             step = lr / (1 - b1**t) * m / (ops.sqrt(v / (1 - b2**t)) + const("epsilon"))
-            if self.rule == "adamw" and len(variable.shape) >= 2:
+            if self.rule == "adamw" and len(variable.shape) >= self.options["decay_min_ndim"]:
                 self.assign(variable, variable * (1 - lr * const("weight_decay")))
             self.assign_sub(variable, step)
 

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
 from layerwise.frameworks._deps import require_tensorflow
-from layerwise.frameworks.spec import BN_MOMENTUM, LEAKY_SLOPE, NORM_EPS, NetSpec
+from layerwise.spec import BN_MOMENTUM, LEAKY_SLOPE, NORM_EPS, OPTIMIZER_SLOTS, NetSpec
 
 tf = require_tensorflow()
 _Module: Any = tf.Module  # a base class mypy accepts without TensorFlow's stubs
@@ -37,15 +38,6 @@ Array = np.ndarray
 
 __all__ = ["TFNet", "TFOptimizer", "from_tensorflow", "tf_nn", "to_tensorflow", "train_tf"]
 
-_SLOTS = {
-    "sgd": (),
-    "sgd_momentum": ("velocity",),
-    "nesterov_momentum": ("velocity",),
-    "rmsprop": ("cache",),
-    "adam": ("m", "v"),
-    "adamw": ("m", "v"),
-}
-
 
 class TFOptimizer:
     """Layerwise's update rules (:mod:`layerwise.optim`) on ``tf.Variable``s, same formulas.
@@ -53,7 +45,7 @@ class TFOptimizer:
     Inputs: ``spec`` (the rule, its learning rate and options) and the variables by name.
     State per variable: ``velocity`` / ``cache`` / ``m``, ``v`` (zeros), and the step count ``t``;
     :meth:`get_state` returns it in layerwise's ``optim_config`` form. As layerwise's Solver,
-    ``adamw`` decays only weights with two or more dimensions.
+    ``adamw`` decays only parameters with ``decay_min_ndim`` (2) or more dimensions.
     """
 
     def __init__(self, spec: NetSpec, variables: Mapping[str, Any]) -> None:
@@ -65,14 +57,14 @@ class TFOptimizer:
         self.t = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.slots = {
             slot: {n: tf.Variable(tf.zeros_like(v), trainable=False) for n, v in variables.items()}
-            for slot in _SLOTS[self.rule]
+            for slot in OPTIMIZER_SLOTS[self.rule]
         }
 
     def apply(self, grads: Mapping[str, Any]) -> None:
         """One update of every variable with its gradient (graph or eager)."""
         dt = self.dtype
         lr = self.learning_rate
-        o = {k: tf.constant(v, dt) for k, v in self.options.items()}
+        o = {k: tf.constant(v, dt) for k, v in self.options.items() if k != "decay_min_ndim"}
         self.t.assign_add(1)
         t = tf.cast(self.t, dt)
         for name, w in self.variables.items():
@@ -100,7 +92,7 @@ class TFOptimizer:
                 m.assign(b1 * m + (1 - b1) * g)
                 v.assign(b2 * v + (1 - b2) * g * g)
                 step = lr / (1 - b1**t) * m / (tf.sqrt(v / (1 - b2**t)) + o["epsilon"])
-                if self.rule == "adamw" and len(w.shape) >= 2:
+                if self.rule == "adamw" and len(w.shape) >= self.options["decay_min_ndim"]:
                     w.assign(w * (1 - lr * o["weight_decay"]))
                 w.assign_sub(step)
 
@@ -131,7 +123,7 @@ class TFNet(_Module):
     ``{affine - [batch/layer norm] - activation - [dropout]} x (L - 1) - affine - softmax``
 
     Inputs:
-    - spec: the :class:`~layerwise.frameworks.spec.NetSpec` (architecture, loss, update rule).
+    - spec: the :class:`~layerwise.spec.NetSpec` (architecture, loss, update rule).
     - model: a layerwise model to copy the weights (and running statistics) from; else
     - init: 'layerwise' draws them as ``spec.build_numpy(seed=seed)`` would; 'seed' draws every
       weight AND bias from N(0, 1), as the seed notebook's ``tf.random_normal`` did.
@@ -152,7 +144,7 @@ class TFNet(_Module):
     ) -> None:
         super().__init__(name="layerwise_tf_twin")
         if init not in ("layerwise", "seed"):
-            raise ValueError(f"init must be 'layerwise' or 'seed'; got {init!r}")
+            raise ConfigError(f"init must be 'layerwise' or 'seed'; got {init!r}")
         self.spec = spec
         self._dtype = tf.as_dtype(spec.dtype)
         if model is None:
@@ -166,7 +158,7 @@ class TFNet(_Module):
                         params[name] = g.normal(value.shape, dtype=self._dtype).numpy()
         else:
             if NetSpec.from_model(model).dims != spec.dims:
-                raise ValueError(
+                raise ConfigError(
                     f"the model's layer sizes {list(model.dims)} differ from the spec's "
                     f"{list(spec.dims)}"
                 )
@@ -315,14 +307,14 @@ class TFNet(_Module):
             ("buffers", self.buffers, buffers),
         ):
             if sorted(variables) != sorted(values):
-                raise ValueError(
+                raise ConfigError(
                     f"set_weights: {where} {sorted(values)} do not match the twin's "
                     f"{sorted(variables)}"
                 )
             for name, var in variables.items():
                 value = np.asarray(values[name])
                 if tuple(value.shape) != tuple(var.shape):
-                    raise ValueError(
+                    raise ConfigError(
                         f"set_weights: {name} has shape {value.shape}; expected {tuple(var.shape)}"
                     )
                 var.assign(value.astype(self.spec.dtype))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
 from layerwise.layer_utils import ACTIVATIONS, get_activation
+from layerwise.layer_utils import NORMALIZATIONS as NORMALIZATION_TABLE
 from layerwise.layers import (
     affine_backward,
     affine_forward,
@@ -29,39 +30,24 @@ from layerwise.layers import (
     layernorm_forward,
     softmax_loss,
 )
+from layerwise.validation import (
+    check_float_dtype,
+    check_number,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 
 Array = np.ndarray
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int, or raise naming it when it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
 def check_non_negative(name: str, value: Any, strictly_positive: bool = False) -> float:
     """Return ``value`` as a float, or raise when it is not finite and >= 0 (> 0 if strict)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (strictly_positive and value == 0):
-        expected = "a finite number > 0" if strictly_positive else "a finite number >= 0"
-        raise ValueError(f"{name} must be {expected}; got {value!r}")
-    return float(value)
-
-
-def check_float_dtype(dtype: Any) -> np.dtype:
-    """Return ``dtype`` as a NumPy floating dtype (float32 or float64), or raise."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}") from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64; got {dt}")
-    return dt
+    return check_number(name, value, 0.0, strict=strictly_positive)
 
 
 WEIGHT_INITS = (None, "he", "xavier")
-NORMALIZATIONS = (None, "batchnorm", "layernorm")
+NORMALIZATIONS = (None, *NORMALIZATION_TABLE)
 
 
 def layer_scales(dims: Sequence[int], weight_scale: float, weight_init: str | None) -> list[float]:
@@ -72,7 +58,9 @@ def layer_scales(dims: Sequence[int], weight_scale: float, weight_init: str | No
     - 'xavier': ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010), suited to tanh.
     """
     if weight_init not in WEIGHT_INITS:
-        raise ValueError(f"weight_init must be one of {list(WEIGHT_INITS)}; got {weight_init!r}")
+        raise ConfigError(
+            f"weight_init must be one of {list(WEIGHT_INITS)}; got {weight_init!r}", "weight_init"
+        )
     pairs = list(itertools.pairwise(dims))
     if weight_init == "he":
         return [math.sqrt(2.0 / d_in) for d_in, _ in pairs]
@@ -112,13 +100,6 @@ def init_weights(
     return params
 
 
-def check_seed(name: str, seed: Any) -> int | None:
-    """Return ``seed`` as an int (or None), or raise naming it."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"{name} must be an integer or None; got {seed!r}")
-    return None if seed is None else int(seed)
-
-
 class AffineStackNet:
     """The fully connected architecture every model shares.
 
@@ -156,28 +137,27 @@ class AffineStackNet:
     ) -> None:
         self.dims = [check_positive_int(f"layer size {i}", d) for i, d in enumerate(dims)]
         if len(self.dims) < 2:
-            raise ValueError(f"a network needs an input and an output size; got dims {dims!r}")
+            raise ConfigError(f"a network needs an input and an output size; got dims {dims!r}")
         self.weight_scale = check_non_negative("weight_scale", weight_scale, strictly_positive=True)
         self.reg = check_non_negative("reg", reg)
         self.dtype = check_float_dtype(dtype)
         if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}"
+            raise ConfigError(
+                f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}",
+                "activation",
             )
         self.activation = activation
-        dropout = check_non_negative("dropout", dropout)
-        if dropout >= 1:
-            raise ValueError(f"dropout is the drop probability and must be < 1; got {dropout!r}")
-        self.dropout = dropout
+        self.dropout = check_probability("dropout", dropout)
         if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {list(NORMALIZATIONS)}; got {normalization!r}"
+            raise ConfigError(
+                f"normalization must be one of {list(NORMALIZATIONS)}; got {normalization!r}",
+                "normalization",
             )
         self.normalization = normalization
         self.weight_init = weight_init
         self.seed = check_seed("seed", seed)
         if rng is not None and not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+            raise ConfigError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
         self.rng = rng
 
         scales = layer_scales(self.dims, self.weight_scale, weight_init)
@@ -235,12 +215,12 @@ class AffineStackNet:
         """Restore what :meth:`get_buffers` returned; names and shapes must match."""
         expected = self.get_buffers()
         if sorted(buffers) != sorted(expected):
-            raise ValueError(f"buffers {sorted(buffers)} do not match {sorted(expected)}")
+            raise ConfigError(f"buffers {sorted(buffers)} do not match {sorted(expected)}")
         for i, bn in enumerate(self.bn_params, start=1):
             for stat in ("running_mean", "running_var"):
                 value = np.asarray(buffers[f"{stat}{i}"], dtype=self.dtype)
                 if value.shape != bn[stat].shape:
-                    raise ValueError(
+                    raise ConfigError(
                         f"buffer {stat}{i} has shape {value.shape}; expected {bn[stat].shape}"
                     )
                 bn[stat] = value.copy()
@@ -259,7 +239,7 @@ class AffineStackNet:
     def _check_input(self, X: Any) -> Array:
         X = np.asarray(X, dtype=self.dtype)  # no copy when X already has the model's dtype
         if X.ndim < 2 or int(np.prod(X.shape[1:])) != self.dims[0]:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__} expects X of shape (m, d_1, ..., d_k) with "
                 f"d_1 * ... * d_k = input_dim = {self.dims[0]}; got shape {X.shape}"
             )

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from layerwise.errors import ConfigError
 from layerwise.models.base import AffineStackNet, check_positive_int
 
 
@@ -51,7 +52,7 @@ class FullyConnectedNet(AffineStackNet):
         rng: np.random.Generator | None = None,
     ) -> None:
         if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence):
-            raise ValueError(f"hidden_dims must be a list of layer sizes; got {hidden_dims!r}")
+            raise ConfigError(f"hidden_dims must be a list of layer sizes; got {hidden_dims!r}")
         hidden = [check_positive_int(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)]
         super().__init__(
             [input_dim, *hidden, num_classes],

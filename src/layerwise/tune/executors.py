@@ -21,6 +21,7 @@ import os
 import signal
 from typing import Any, Protocol
 
+from layerwise.errors import LayerwiseError
 from layerwise.tune.trial import run_trial
 
 #: Environment of LocalCluster workers: one BLAS/OpenMP thread per worker process.
@@ -65,7 +66,7 @@ def dask_setup(worker: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(LayerwiseError, RuntimeError):
     """The cluster cannot be started or reached."""
 
 

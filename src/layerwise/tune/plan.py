@@ -1,26 +1,31 @@
 """From ``layerwise tune`` arguments to a checked plan: the study's settings and how to run it.
 
 Everything that can be wrong with the command line is found here, before a cluster starts or
-a dataset loads: unknown or repeated parameters, values the train options reject, a parameter
+a dataset loads: unknown or repeated parameters, values the options table rejects, a parameter
 both searched and fixed, a range under the grid sampler, a folder that is not a study, and the
-model options themselves (the first configuration is parsed and checked like a train run).
+recipe itself (the first configuration is made into a recipe, which checks it like a train
+run). ``args`` is any object with the ``layerwise tune`` settings as attributes (the command
+line's namespace).
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from layerwise.errors import ConfigError, LayerwiseError
+from layerwise.models import DEFAULT_HIDDEN
 from layerwise.tune.space import (
     UNITS,
     SearchSpace,
     SpaceError,
     build_space,
+    flag_texts,
     load_toml,
     parse_grid_flag,
     parse_range_flag,
+    recipe_from_flags,
     searchable_options,
 )
 from layerwise.tune.study import STORAGE_FILES, StudyConfig, StudyError, resolve_storage
@@ -30,7 +35,7 @@ DEFAULT_TRIALS = 20
 LOCATION_OPTIONS = frozenset({"--data-dir"})
 
 
-class PlanError(ValueError):
+class PlanError(LayerwiseError, ValueError):
     """A ``layerwise tune`` command line that cannot run; the message says what to change."""
 
 
@@ -50,10 +55,10 @@ class Plan:
         return self.scheduler is not None or (self.jobs or default_jobs()) > 1
 
 
-def make_plan(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> Plan:
-    """Check ``args`` (parsed by the tune parser) and resolve them into a :class:`Plan`."""
+def make_plan(args: Any) -> Plan:
+    """Check ``args`` (the tune settings) and resolve them into a :class:`Plan`."""
     try:
-        space = _space(args, train_parser)
+        space = _space(args)
     except SpaceError as e:
         raise PlanError(str(e)) from None
     fixed: dict[str, str] = dict(args.train_options or {})
@@ -78,7 +83,7 @@ def make_plan(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -
         if flag not in LOCATION_OPTIONS
         for part in (flag, text)
     ]
-    _check_first_configuration(train_parser, train_argv, space, hidden_layers)
+    _check_first_configuration(train_argv, space, hidden_layers)
 
     folder = Path(args.study)
     _check_folder(folder)
@@ -105,8 +110,8 @@ def make_plan(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -
     return Plan(config, target, grid_size, args.jobs, args.scheduler, args.retrain_best)
 
 
-def _space(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> SearchSpace:
-    options = searchable_options(train_parser)
+def _space(args: Any) -> SearchSpace:
+    options = searchable_options()
     params = [parse_grid_flag(text, options) for text in args.grid]
     params += [parse_range_flag(text, options) for text in args.range]
     if args.space is not None:
@@ -121,11 +126,7 @@ def _check_conflicts(space: SearchSpace, fixed: dict[str, str]) -> None:
             raise PlanError(f"{p.name} is both searched and fixed ({given}); give it only one way")
 
 
-def _hidden_layers(
-    args: argparse.Namespace, space: SearchSpace, fixed: dict[str, str]
-) -> int | None:
-    from layerwise.cli import DEFAULT_HIDDEN
-
+def _hidden_layers(args: Any, space: SearchSpace, fixed: dict[str, str]) -> int | None:
     if UNITS not in space.names:
         if args.hidden_layers is not None:
             raise PlanError(
@@ -142,20 +143,18 @@ def _hidden_layers(
 
 
 def _check_first_configuration(
-    train_parser: argparse.ArgumentParser,
-    train_argv: list[str],
-    space: SearchSpace,
-    hidden_layers: int | None,
+    train_argv: list[str], space: SearchSpace, hidden_layers: int | None
 ) -> None:
-    """Parse and check one configuration like ``layerwise train`` would (errors: UsageError)."""
-    from layerwise.cli import _check_model_options, _resolve_hidden
-
+    """Make the first configuration's recipe, which checks it like ``layerwise train`` would."""
     first: dict[str, int | float | str] = {
         p.name: p.values[0] if p.values is not None else (p.low or 0) for p in space.params
     }
-    args = train_parser.parse_args([*train_argv, *space.train_argv(first, hidden_layers or 1)])
-    _resolve_hidden(args)
-    _check_model_options(args)
+    try:
+        recipe_from_flags(
+            {**flag_texts(train_argv), **space.option_texts(first, hidden_layers or 1)}
+        )
+    except ConfigError as e:
+        raise PlanError(str(e)) from None
 
 
 def _check_folder(folder: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.tune.executors import Executor
 from layerwise.tune.report import TRIAL_ATTRS, progress_line, tested_line, write_results
 from layerwise.tune.study import FINISHED, StudyConfig, stale_trials, suggest_all, waiting_trials
@@ -26,7 +27,7 @@ from layerwise.tune.study import FINISHED, StudyConfig, stale_trials, suggest_al
 _STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}
 
 
-class SetupError(RuntimeError):
+class SetupError(LayerwiseError, RuntimeError):
     """A trial could not even start (e.g. the dataset is missing): the search stops."""
 
 
@@ -112,16 +113,17 @@ def run_search(
             if trial is None:
                 break
             params = suggest_all(trial, space)
-            hidden_argv = space.train_argv(params, config.hidden_layers or 1)
-            executor.submit(
-                {
-                    "number": trial.number,
-                    "trial_id": trial._trial_id,
-                    "train_argv": [*config.train_argv, *hidden_argv],
-                    "storage": config.storage_spec(),
-                    "pruner": config.pruner,
-                }
-            )
+            spec: dict[str, Any] = {
+                "number": trial.number,
+                "trial_id": trial._trial_id,
+                "storage": config.storage_spec(),
+                "pruner": config.pruner,
+            }
+            try:
+                spec["recipe"] = config.recipe_for(params).to_dict()
+            except ConfigError as e:  # e.g. a searched model that the fixed hidden sizes misfit
+                spec["recipe_error"] = f"{type(e).__name__}: {e}"
+            executor.submit(spec)
             in_flight[trial.number] = (trial, params)
         if not in_flight:
             break

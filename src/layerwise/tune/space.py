@@ -10,20 +10,23 @@ as in the seed's grid), and is searched over either
 - **a range**: ``LOW:HIGH`` or ``LOW:HIGH:log`` (log-uniform), integer for an integer option
   (flag ``--range lr=1e-4:1e-1:log``; TOML ``lr = {low = 1e-4, high = 0.1, log = true}``).
 
-Every value is checked by the train parser's own type and choices, so a value the search
-accepts is a value ``layerwise train`` accepts; errors name the parameter, the bad value and
-what was expected. Nothing here needs Optuna.
+The names are those of the options table (:data:`layerwise.options.OPTIONS`, written with
+dashes as on the command line), and every value is checked by that option's own constraint, so
+a value the search accepts is a value ``layerwise train`` accepts; errors name the parameter,
+the bad value and what was expected. Nothing here needs Optuna.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from layerwise.errors import ConfigError, LayerwiseError
+from layerwise.options import OPTIONS, POSITIVE_INT, Choice, Number, Option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,13 +35,11 @@ else:  # pragma: no cover - Python 3.10: the [tune] extra installs tomli
 
 Value = int | float | str
 
-#: Options that say where data and output go, or how much is printed: not hyperparameters.
-NOT_SEARCHABLE = frozenset({"dataset", "data-dir", "out", "resume", "print-every", "quiet"})
 #: tune's own parameter: the size of each of the ``--hidden-layers`` hidden layers.
 UNITS = "units"
 
 
-class SpaceError(ValueError):
+class SpaceError(LayerwiseError, ValueError):
     """A search space that cannot be used: unknown name, bad value, bad range or file."""
 
 
@@ -116,16 +117,41 @@ class SearchSpace:
     def to_json(self) -> list[dict[str, Any]]:
         return [p.to_json() for p in self.params]
 
-    def train_argv(self, values: Mapping[str, Value], hidden_layers: int) -> list[str]:
-        """The ``layerwise train`` arguments that set these parameter values."""
-        argv: list[str] = []
+    def option_texts(self, values: Mapping[str, Value], hidden_layers: int) -> dict[str, str]:
+        """The text of each option these parameter values set, by option flag."""
+        texts: dict[str, str] = {}
         for p in self.params:
             value = values[p.name]
             if p.name == UNITS:
-                argv += [p.option, ",".join([str(int(value))] * hidden_layers)]
+                texts[p.option] = ",".join([str(int(value))] * hidden_layers)
             else:
-                argv += [p.option, repr(value) if isinstance(value, float) else str(value)]
-        return argv
+                texts[p.option] = repr(value) if isinstance(value, float) else str(value)
+        return texts
+
+    def train_argv(self, values: Mapping[str, Value], hidden_layers: int) -> list[str]:
+        """The ``layerwise train`` arguments that set these parameter values."""
+        texts = self.option_texts(values, hidden_layers)
+        return [part for flag, text in texts.items() for part in (flag, text)]
+
+
+def recipe_from_flags(texts: Mapping[str, str]) -> Any:
+    """The recipe that ``layerwise train`` flags (flag -> text, e.g. ``{'--lr': '0.1'}``) make:
+    each text parsed by its option, a relative ``--data-dir`` made absolute."""
+    from layerwise.options import option
+    from layerwise.recipe import Recipe
+
+    values: dict[str, Any] = {}
+    for flag, text in texts.items():
+        opt = option(flag)
+        values[opt.name] = opt.parse(text)
+    if values.get("data_dir"):
+        values["data_dir"] = str(Path(values["data_dir"]).resolve())
+    return Recipe.from_options(**values)
+
+
+def flag_texts(argv: Sequence[str]) -> dict[str, str]:
+    """``['--lr', '0.1', '--epochs', '2']`` -> ``{'--lr': '0.1', '--epochs': '2'}``."""
+    return dict(zip(argv[::2], argv[1::2], strict=True))
 
 
 def show(value: Any) -> str:
@@ -138,33 +164,19 @@ def show(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def searchable_options(train_parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """What may be searched: train options by name (``lr``, ``update-rule``, ...), and units."""
-    options: dict[str, argparse.Action] = {}
-    for action in train_parser._actions:
-        longs = [s for s in action.option_strings if s.startswith("--")]
-        if not longs or action.nargs == 0:  # flags (--quiet, --help) take no value to search
-            continue
-        name = longs[0][2:]
-        if name not in NOT_SEARCHABLE:
-            options[name] = action
-    options[UNITS] = argparse.Action(
-        option_strings=["--hidden"], dest="hidden", type=_positive_int, metavar="UNITS"
-    )
+#: The option behind ``units``: every hidden layer's size.
+_UNITS_OPTION = Option("hidden", POSITIVE_INT, None, "the size of every hidden layer", "UNITS")
+
+
+def searchable_options() -> dict[str, Option]:
+    """What may be searched, by name: every searchable option of the table (``lr``,
+    ``update-rule``, ...), and units."""
+    options = {o.name.replace("_", "-"): o for o in OPTIONS if o.searchable}
+    options[UNITS] = _UNITS_OPTION
     return options
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _canonical(name: str, options: Mapping[str, argparse.Action]) -> str:
+def _canonical(name: str, options: Mapping[str, Option]) -> str:
     key = name.strip().lstrip("-").replace("_", "-")
     if key not in options:
         raise SpaceError(
@@ -174,23 +186,23 @@ def _canonical(name: str, options: Mapping[str, argparse.Action]) -> str:
     return key
 
 
-def _parse_value(name: str, action: argparse.Action, text: str) -> Value:
-    """``text`` checked by the train option's type and choices; int, float or the text."""
-    try:
-        value = action.type(text) if callable(action.type) else text
-    except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
-        raise SpaceError(f"parameter {name}: bad value {text!r}: {e}") from None
-    if action.choices is not None and value not in action.choices:
-        raise SpaceError(
-            f"parameter {name}: bad value {text!r}; expected one of "
-            f"{', '.join(map(str, action.choices))}"
-        )
-    if isinstance(value, bool):
+def _parse_value(name: str, option: Option, text: str) -> Value:
+    """``text`` checked by the option's constraint; int, float or the text."""
+    if isinstance(option.constraint, Choice):
+        if text not in option.constraint.choices:
+            raise SpaceError(
+                f"parameter {name}: bad value {text!r}; expected one of "
+                f"{', '.join(option.constraint.choices)}"
+            )
         return text
-    if isinstance(value, int | float):
+    try:
+        value = option.parse(text)
+    except ConfigError as e:
+        raise SpaceError(f"parameter {name}: bad value {text!r}: {e}") from None
+    if isinstance(option.constraint, Number):
         return value
-    # Options whose type builds something else (--hidden's tuple, a schedule's dict) are
-    # searched by their text, which is also what the trial passes back to the parser.
+    # Options whose value is something else (--hidden's tuple, a schedule's dict) are
+    # searched by their text, which is also what the trial parses again.
     return text
 
 
@@ -203,29 +215,27 @@ def _kind(values: Iterable[Value]) -> str:
     return "str"
 
 
-def values_param(name: str, texts: Sequence[str], options: Mapping[str, argparse.Action]) -> Param:
+def values_param(name: str, texts: Sequence[str], options: Mapping[str, Option]) -> Param:
     """A parameter searched over the given values (each a string, as on the command line)."""
     key = _canonical(name, options)
-    action = options[key]
+    option = options[key]
     if not texts:
         raise SpaceError(f"parameter {key}: no values given; expected at least one")
-    values = [_parse_value(key, action, t.strip()) for t in texts]
+    values = [_parse_value(key, option, t.strip()) for t in texts]
     repeated = sorted({show(v) for v in values if values.count(v) > 1})
     if repeated:
         raise SpaceError(f"parameter {key}: value(s) {', '.join(repeated)} given more than once")
     kind = _kind(values)
     if kind == "float":  # a float option given "1" parses to 1.0 already; keep them uniform
         values = [float(v) for v in values]
-    return Param(key, action.option_strings[0], kind, values=tuple(values))
+    return Param(key, option.flag, kind, values=tuple(values))
 
 
-def range_param(
-    name: str, low: str, high: str, log: bool, options: Mapping[str, argparse.Action]
-) -> Param:
+def range_param(name: str, low: str, high: str, log: bool, options: Mapping[str, Option]) -> Param:
     """A parameter searched over [low, high] (log-uniform if ``log``); int for an int option."""
     key = _canonical(name, options)
-    action = options[key]
-    lo, hi = _parse_value(key, action, low), _parse_value(key, action, high)
+    option = options[key]
+    lo, hi = _parse_value(key, option, low), _parse_value(key, option, high)
     if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
         raise SpaceError(
             f"parameter {key}: a range needs a numeric option, but {key} takes values like "
@@ -240,7 +250,7 @@ def range_param(
         raise SpaceError(f"parameter {key}: range {low}:{high} is empty; expected LOW < HIGH")
     if log and lo <= 0:
         raise SpaceError(f"parameter {key}: a log range needs LOW > 0; got {low}")
-    return Param(key, action.option_strings[0], kind, low=lo, high=hi, log=log)
+    return Param(key, option.flag, kind, low=lo, high=hi, log=log)
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +272,7 @@ def split_values(text: str) -> list[str]:
     return [part.strip() for part in text.split(sep)]
 
 
-def parse_grid_flag(text: str, options: Mapping[str, argparse.Action]) -> Param:
+def parse_grid_flag(text: str, options: Mapping[str, Option]) -> Param:
     """``NAME=V1,V2,...`` (or ``NAME=V1;V2`` for values with commas)."""
     name, rest = _split_assignment(text, "--grid", "NAME=V1,V2,... (e.g. lr=0.001,0.01)")
     parts = split_values(rest)
@@ -279,7 +289,7 @@ def _range_parts(text: str, where: str) -> tuple[str, str, bool]:
     return parts[0], parts[1], log
 
 
-def parse_range_flag(text: str, options: Mapping[str, argparse.Action]) -> Param:
+def parse_range_flag(text: str, options: Mapping[str, Option]) -> Param:
     """``NAME=LOW:HIGH`` or ``NAME=LOW:HIGH:log``."""
     name, rest = _split_assignment(text, "--range", "NAME=LOW:HIGH[:log] (e.g. lr=1e-4:1e-1:log)")
     low, high, log = _range_parts(rest, f"--range {name}")
@@ -294,7 +304,7 @@ def _toml_text(value: Any, where: str) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _toml_param(name: str, spec: Any, options: Mapping[str, argparse.Action], where: str) -> Param:
+def _toml_param(name: str, spec: Any, options: Mapping[str, Option], where: str) -> Param:
     if isinstance(spec, list):
         return values_param(name, [_toml_text(v, f"{where}: {name}") for v in spec], options)
     if isinstance(spec, str):  # "1e-4:1e-1:log"
@@ -319,7 +329,7 @@ def _toml_param(name: str, spec: Any, options: Mapping[str, argparse.Action], wh
     )
 
 
-def load_toml(path: str | Path, options: Mapping[str, argparse.Action]) -> list[Param]:
+def load_toml(path: str | Path, options: Mapping[str, Option]) -> list[Param]:
     """The parameters of a TOML space file: one key per parameter, in file order."""
     p = Path(path)
     if not p.is_file():

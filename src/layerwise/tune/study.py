@@ -35,6 +35,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from layerwise.errors import LayerwiseError
 from layerwise.tune.space import SearchSpace
 
 STUDY_NAME = "layerwise"
@@ -46,7 +47,7 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 IDENTITY_ATTR = "layerwise_settings"
 
 
-class StudyError(ValueError):
+class StudyError(LayerwiseError, ValueError):
     """A study folder that cannot be used with these settings."""
 
 
@@ -78,6 +79,13 @@ class StudyConfig:
             "hidden_layers": self.hidden_layers,
             "sampler": self.sampler,
         }
+
+    def recipe_for(self, params: dict[str, Any]) -> Any:
+        """The recipe of the trial with these searched values: the fixed options, then them."""
+        from layerwise.tune.space import flag_texts, recipe_from_flags
+
+        searched = self.space.option_texts(params, self.hidden_layers or 1)
+        return recipe_from_flags({**flag_texts(self.train_argv), **searched})
 
     def storage_spec(self) -> dict[str, str]:
         """What a worker needs to open the storage (plain JSON, sent to other processes)."""

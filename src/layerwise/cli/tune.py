@@ -3,40 +3,23 @@
 The parser needs nothing beyond layerwise itself, so ``layerwise --help`` works without the
 ``[tune]`` extra; running the command without it ends with a one-line install hint.
 
-Every ``layerwise train`` option is accepted and fixed for all trials (``--dataset``,
+Every recipe option of the options table is accepted and fixed for all trials (``--dataset``,
 ``--model``, ``--epochs``, ``--update-rule``, ...); the searched ones come from ``--grid``,
-``--range`` and ``--space``.
+``--range`` and ``--space``. The search itself is :mod:`layerwise.tune`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from layerwise.cli import _int_at_least  # the train parser's own integer type
+from layerwise.cli._common import UsageError, add_recipe_options, int_at_least
 
 if TYPE_CHECKING:
     from layerwise.tune.plan import Plan
 
 INSTALL_HINT = "pip install 'layerwise[tune]'"
-#: train options a search neither searches nor fixes: where output goes and what is printed.
-NOT_FORWARDED = frozenset({"out", "resume", "print-every", "quiet", "help"})
-
-
-def _checked_text(check: Callable[[str], Any] | None) -> Callable[[str], str]:
-    """An argparse type that validates like ``check`` but keeps the text as typed, so the
-    option can be handed to each trial's ``layerwise train`` parser unchanged."""
-
-    def parse(text: str) -> str:
-        if check is not None:
-            check(text)
-        return text
-
-    parse.__name__ = getattr(check, "__name__", "value")
-    return parse
 
 
 class _FixedTrainOption(argparse.Action):
@@ -54,11 +37,8 @@ class _FixedTrainOption(argparse.Action):
         namespace.train_options = fixed
 
 
-def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``tune`` to the ``layerwise`` subcommands (after ``train``, whose options it takes)."""
-    train = subparsers.choices.get("train")
-    if train is None:
-        raise RuntimeError("add_tune_parser: add the 'train' subcommand first")
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``tune`` to the ``layerwise`` subcommands; it takes every recipe option."""
     tune = subparsers.add_parser(
         "tune",
         help="search hyperparameters (grid, random, TPE) with pruning; resumable",
@@ -92,7 +72,7 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
     space.add_argument("--space", metavar="FILE", help="a TOML file of parameters")
     space.add_argument(
         "--hidden-layers",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         metavar="N",
         help="with units: N hidden layers of that size (default: the model's depth)",
     )
@@ -104,14 +84,14 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     search.add_argument(
         "--trials",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         metavar="N",
         help="trials in the study in all, at most the grid's size (default: the grid's size, "
         "or 20)",
     )
     search.add_argument(
         "--sampler-seed",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=0,
         metavar="N",
         help="seed of random/tpe sampling",
@@ -125,14 +105,14 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     search.add_argument(
         "--prune-warmup",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=1,
         metavar="EPOCHS",
         help="never prune before this epoch (default: 1)",
     )
     search.add_argument(
         "--prune-startup",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=5,
         metavar="N",
         help="never prune before N trials have completed (default: 5)",
@@ -151,7 +131,7 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--jobs",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         metavar="N",
         help="trials in parallel: a local Dask cluster of N processes; 1 runs them in this "
         "process (default: one per core; with --scheduler, the cluster's threads)",
@@ -170,28 +150,11 @@ def add_tune_parser(subparsers: Any) -> argparse.ArgumentParser:
     fixed = tune.add_argument_group(
         "training options, fixed for every trial (as for layerwise train)"
     )
-    for action in train._actions:
-        longs = [s for s in action.option_strings if s.startswith("--")]
-        if not longs or action.nargs == 0 or longs[0][2:] in NOT_FORWARDED:
-            continue
-        default = action.default
-        note = "" if default in (None, False) else f" (train's default: {_show_default(default)})"
-        fixed.add_argument(
-            *action.option_strings,
-            dest=f"fixed_{action.dest}",
-            action=_FixedTrainOption,
-            type=_checked_text(action.type if callable(action.type) else None),
-            choices=action.choices,
-            metavar=action.metavar or longs[0][2:].upper().replace("-", "_"),
-            help=(action.help or "") + note,
-            default=argparse.SUPPRESS,
-        )
-    tune.set_defaults(func=partial(_cmd_tune, train_parser=train), train_options=None)
+    add_recipe_options(
+        fixed, as_text=True, action=_FixedTrainOption, dest_prefix="fixed_", default_note=True
+    )
+    tune.set_defaults(func=run, train_options=None)
     return tune
-
-
-def _show_default(value: Any) -> str:
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,8 +163,6 @@ def _show_default(value: Any) -> str:
 
 
 def _require(module: str) -> None:
-    from layerwise.cli import UsageError
-
     try:
         __import__(module)
     except ImportError:
@@ -211,32 +172,24 @@ def _require(module: str) -> None:
         ) from None
 
 
-def _cmd_tune(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> int:
-    from layerwise.cli import UsageError
-
+def run(args: argparse.Namespace) -> int:
     _require("optuna")
-    from layerwise.tune.plan import PlanError, make_plan
+    from layerwise.tune.plan import make_plan
 
-    try:
-        plan = make_plan(args, train_parser)
-    except PlanError as e:
-        raise UsageError(str(e)) from None
+    plan = make_plan(args)  # the first configuration's recipe is checked: a bad split fails now
     if plan.needs_cluster:
         _require("distributed")
-    from layerwise.cli import _check_val_size
     from layerwise.frameworks import require_engine
+    from layerwise.tune.space import flag_texts
 
-    # A missing framework or a bad split is one line now, not a failed search later.
-    fixed = train_parser.parse_args(plan.config.train_argv)
-    require_engine(fixed.engine)
-    _check_val_size(fixed)
+    # A missing framework is one line now, not a failed search later.
+    require_engine(flag_texts(plan.config.train_argv).get("--engine", "numpy"))
     return _run(plan)
 
 
 def _run(plan: Plan) -> int:
     import optuna
 
-    from layerwise.cli import UsageError
     from layerwise.plots import save_figure
     from layerwise.tune.executors import ExecutorError, make_executor
     from layerwise.tune.figures import plot_results
@@ -311,7 +264,7 @@ def _header(plan: Plan, finished: int, rerun: int) -> str:
 
 
 def _retrain(plan: Plan, best: Any, shown: str) -> None:
-    from layerwise.tune.retrain import BEST_DIR, retrain
+    from layerwise.tune.retrain import retrain
 
     config = plan.config
     argv = [*config.train_argv, *config.space.train_argv(best.params, config.hidden_layers or 1)]
@@ -321,11 +274,11 @@ def _retrain(plan: Plan, best: Any, shown: str) -> None:
         values = best.intermediate_values
         epochs = max(1, max(values, key=lambda step: (values[step], -step)))
     print(f"Retraining the best configuration ({shown}) on train+val ...", flush=True)
-    report = retrain(argv, config.folder, epochs)
+    report = retrain(config.recipe_for(best.params), config.folder, epochs, train_argv=argv)
     if report["stopped_reason"]:
         print(f"Warning: {report['stopped_reason']}", file=sys.stderr)
     print(
         f"Retrained on {report['num_train']} examples for {report['epochs']} epochs in "
         f"{report['train_seconds']:.1f} s: test accuracy {report['test_acc']:f} "
-        f"(model in {config.folder / BEST_DIR})"
+        f"(model in {report['folder']})"
     )

@@ -1,0 +1,74 @@
+"""The ``layerwise`` command: a thin layer over the library, one module per command.
+
+- :mod:`~layerwise.cli.train`: ``layerwise train`` (a recipe from the flags, a run folder);
+- :mod:`~layerwise.cli.evaluate`, :mod:`~layerwise.cli.plot`: read a run folder back;
+- :mod:`~layerwise.cli.gradcheck`: every backward pass against numerical gradients;
+- :mod:`~layerwise.cli.tune`: ``layerwise tune`` (the ``[tune]`` extra);
+- :mod:`~layerwise.cli.compare`: ``layerwise compare`` (the ``[tf]`` extra for the twins).
+
+Nothing in the library imports this package (an import-linter contract checks it). Every error
+the library raises on bad input is a :class:`~layerwise.errors.LayerwiseError`; :func:`main`
+prints it as one line ``layerwise: error: ...`` and returns exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from layerwise.cli import compare, evaluate, gradcheck, plot, train, tune
+from layerwise.cli._common import PROG, Parser, UsageError
+from layerwise.errors import LayerwiseError
+
+__all__ = ["PROG", "UsageError", "build_parser", "main"]
+
+
+def _version() -> str:
+    import layerwise
+
+    return str(getattr(layerwise, "__version__", "unknown"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``layerwise`` command (errors raise :class:`UsageError`)."""
+    parser = Parser(
+        prog=PROG,
+        description="Train and check multi-layer neural networks written from scratch in NumPy.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in (train, evaluate, plot, gradcheck, tune, compare):
+        command.add_parser(sub)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help and --version exit through argparse
+        return e.code if isinstance(e.code, int) else 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    args.argv = argv
+    try:
+        status: int = args.func(args)
+    except (LayerwiseError, OSError) as e:
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"{PROG}: interrupted{f'; {e}' if str(e) else ''}", file=sys.stderr)
+        return 130
+    return status

@@ -1,0 +1,145 @@
+"""``layerwise train``: build a recipe from the flags, train it into a new run folder.
+
+The recipe's flags come from the options table; this command adds only where the run goes and
+what is printed (``--out``, ``--resume``, ``--print-every``, ``--quiet``). ``--resume RUN``
+rebuilds the run from the recipe its ``config.json`` holds (never from the command line that
+started it) and continues from its latest checkpoint; ``--epochs`` may extend it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from layerwise.cli._common import (
+    PROG,
+    DefaultsFormatter,
+    UsageError,
+    add_recipe_options,
+    as_usage_error,
+    int_at_least,
+    recipe_values,
+)
+from layerwise.errors import ConfigError
+
+#: Printing and where output goes: the train command's own, not the recipe's.
+PRINT_EVERY = 100
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    train = sub.add_parser(
+        "train",
+        help="train a model and write a run folder",
+        description="Train a model with minibatch gradient descent and write a run folder "
+        "(config.json, metrics.json, metrics.csv, model.npz, model.json and the figures: "
+        "curves, cost, predictions, weights, confusion matrix). "
+        "The defaults reach about 0.97 test accuracy on the embedded digits in a few seconds.",
+        formatter_class=DefaultsFormatter,
+    )
+    add_recipe_options(train)
+    train.add_argument(
+        "--out",
+        metavar="RUN",
+        help="run folder to create (must not exist or be empty; default: runs/<time>-<name>)",
+    )
+    train.add_argument(
+        "--print-every",
+        type=int_at_least(1),
+        default=PRINT_EVERY,
+        metavar="N",
+        help="print the loss every N iterations",
+    )
+    train.add_argument("--quiet", action="store_true", help="print only the final results")
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue an interrupted run in its folder (its own settings; --epochs may raise "
+        "the total)",
+    )
+    train.set_defaults(func=run)
+    return train
+
+
+def make_recipe(args: argparse.Namespace) -> Any:
+    """The recipe the flags describe (a relative --data-dir made absolute, for later reuse)."""
+    from layerwise.recipe import Recipe
+
+    values = recipe_values(args)
+    if values["data_dir"]:
+        values["data_dir"] = str(Path(values["data_dir"]).resolve())
+    try:
+        return Recipe.from_options(**values)
+    except ConfigError as e:
+        raise as_usage_error(e) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from layerwise.runs import RunFolder
+
+    if args.resume is not None:
+        return _resume(args)
+    recipe = make_recipe(args)
+    # Claim the run folder first: a taken --out fails before minutes of data loading.
+    folder = RunFolder.create(args.out, base="runs", name_hint=f"{recipe.dataset}-{recipe.model}")
+    try:
+        return _train(args, recipe, folder, resume=False)
+    except BaseException:
+        # Leave no empty folder behind for a run that never started; a folder that already
+        # holds config.json documents the failed attempt and is kept.
+        folder.remove_if_empty()
+        raise
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """Rebuild the run from its own config.json recipe, load its latest checkpoint, go on."""
+    from layerwise.runs import RunFolder
+
+    folder = RunFolder(args.resume)
+    if not folder.config_path.is_file():
+        raise UsageError(f"argument --resume: {str(folder)!r} holds no config.json of a run")
+    if not folder.has_checkpoint():
+        raise UsageError(
+            f"argument --resume: {str(folder)!r} has no checkpoint to resume from "
+            f"(expected {RunFolder.CHECKPOINT}_latest.json)"
+        )
+    try:
+        config = folder.read_config()
+        recipe = folder.recipe()
+    except (ConfigError, ValueError) as e:
+        raise UsageError(f"argument --resume: cannot read the run's settings: {e}") from None
+    if "--epochs" in args.argv:  # the one setting a resume may change: train for longer
+        recipe = recipe.replace(epochs=args.epochs)
+    args.print_every = int(config.get("print_every", args.print_every))
+    return _train(args, recipe, folder, resume=True)
+
+
+def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> int:
+    from layerwise.checkpoint import CheckpointError
+    from layerwise.runs import train_run
+
+    try:
+        result = train_run(
+            recipe,
+            folder,
+            resume=resume,
+            verbose=not args.quiet,
+            print_every=args.print_every,
+            progress=not args.quiet,
+            extra_config={"print_every": args.print_every, "argv": list(args.argv)},
+        )
+    except CheckpointError as e:
+        raise UsageError(f"argument --resume: {e}") from None
+    except ConfigError as e:
+        if resume and e.field == "epochs":
+            raise UsageError(f"argument --resume: {e}") from None
+        raise as_usage_error(e) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"checkpoint saved; continue with: {PROG} train --resume {folder}"
+        ) from None
+    metrics = result.metrics
+    print(f"val accuracy: {metrics['val_acc']:f}")
+    print(f"test accuracy: {metrics['test_acc']:f}")
+    print(f"trained in {metrics['train_seconds']:.1f} s; run folder: {folder}")
+    return 0

@@ -1,0 +1,444 @@
+"""Run folders, and :func:`train_run`: the one function that trains and records a run.
+
+A :class:`RunFolder` owns the layout of one run's folder; nothing else spells its file names:
+
+- ``config.json``: the recipe (``"recipe"``: :meth:`Recipe.to_dict`), the sizes the data gave,
+  the versions, and (for the record only) the command line; written before training starts;
+- ``metrics.json`` / ``metrics.csv``: per-epoch loss and accuracies, final accuracies, why it
+  stopped;
+- ``model.npz`` + ``model.json``: the parameters with the best validation accuracy;
+- ``checkpoints/ckpt_latest.{npz,json}``: the full training state, for resuming;
+- the figures (``curves.png``, ``cost.png``, ``predictions_*.png``, ``weights.png``,
+  ``confusion.png``).
+
+A folder is created fresh and never reused (:meth:`RunFolder.create`), every file is written
+atomically, and :meth:`RunFolder.recipe` reads the recipe back, also from a run written before
+recipes existed (its flat settings are converted).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from layerwise.errors import ConfigError
+from layerwise.io import (
+    RunDirError,
+    create_run_dir,
+    load_model,
+    read_json,
+    save_model,
+    write_csv,
+    write_json,
+)
+from layerwise.recipe import Recipe, data_dims
+
+__all__ = ["RunFolder", "RunResult", "accuracy", "epoch_rows", "train_run"]
+
+
+class RunFolder:
+    """One run's folder: its file names, creating it, writing and reading its files."""
+
+    CONFIG = "config.json"
+    METRICS = "metrics.json"
+    METRICS_CSV = "metrics.csv"
+    MODEL = "model.npz"
+    CHECKPOINTS = "checkpoints"
+    #: The checkpoint base name inside the folder; ``<base>_latest.{npz,json}`` is the latest.
+    CHECKPOINT = "checkpoints/ckpt"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    # ----------------------------------------------------------------------------------------
+    # making and finding one
+
+    @classmethod
+    def create(
+        cls, path: str | Path | None = None, base: str | Path = "runs", name_hint: str = "run"
+    ) -> RunFolder:
+        """Claim a new folder: ``path`` (which must not exist or be empty), or a fresh
+        ``<base>/<time>-<name_hint>``; raises :class:`~layerwise.io.RunDirError` otherwise."""
+        if path is not None and not str(path):
+            raise RunDirError("run folder '' is not a path; give a folder name")
+        return cls(create_run_dir(path, base=base, name_hint=name_hint))
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunFolder:
+        """An existing run folder (one that holds a ``config.json``)."""
+        folder = cls(path)
+        if not folder.path.is_dir():
+            raise RunDirError(f"run folder {str(path)!r} does not exist")
+        if not folder.config_path.is_file():
+            raise RunDirError(
+                f"{str(folder.config_path)!r} does not exist; expected a run folder written by "
+                "'layerwise train'"
+            )
+        return folder
+
+    def remove_if_empty(self) -> None:
+        """Remove the folder if nothing was written into it (a run that never started)."""
+        if self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
+
+    # ----------------------------------------------------------------------------------------
+    # paths
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / self.CONFIG
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / self.METRICS
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / self.MODEL
+
+    @property
+    def checkpoint_base(self) -> str:
+        """What the Solver's ``checkpoint_name`` is for this run."""
+        return str(self.path / self.CHECKPOINT)
+
+    @property
+    def latest_checkpoint(self) -> Path:
+        """The latest checkpoint's base path (``Solver.resume`` takes it)."""
+        return Path(f"{self.checkpoint_base}_latest")
+
+    def has_checkpoint(self) -> bool:
+        return Path(f"{self.latest_checkpoint}.json").is_file()
+
+    # ----------------------------------------------------------------------------------------
+    # files
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_json(self.config_path, config)
+
+    def read_config(self) -> dict[str, Any]:
+        config = read_json(self.config_path)
+        if not isinstance(config, dict):
+            raise ConfigError(f"{str(self.config_path)!r} does not hold a JSON object")
+        return config
+
+    def recipe(self) -> Recipe:
+        """The recipe this run was trained with (converted, for a run from before recipes)."""
+        config = self.read_config()
+        where = str(self.config_path)
+        try:
+            if "recipe" in config:
+                return Recipe.from_dict(config["recipe"])
+            return recipe_from_legacy_config(config)
+        except ConfigError as e:
+            raise ConfigError(f"{where!r}: cannot rebuild the run's recipe: {e}") from None
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        write_json(self.metrics_path, metrics)
+        write_csv(self.path / self.METRICS_CSV, metrics["epochs"])
+
+    def read_metrics(self) -> dict[str, Any]:
+        if not self.metrics_path.is_file():
+            raise RunDirError(
+                f"{str(self.metrics_path)!r} does not exist; the run never finished training "
+                f"(continue it with 'layerwise train --resume {self.path}')"
+            )
+        metrics = read_json(self.metrics_path)
+        if not isinstance(metrics, dict):
+            raise ConfigError(f"{str(self.metrics_path)!r} does not hold a JSON object")
+        return metrics
+
+    def save_model(self, model: Any) -> Path:
+        return save_model(model, self.model_path)
+
+    def load_model(self) -> Any:
+        return load_model(self.model_path)
+
+    def write_figures(
+        self, model: Any, data: dict[str, Any], metrics: dict[str, Any], dataset: str
+    ) -> list[Path]:
+        """Every figure of the run, drawn with the dataset's image shape and class names."""
+        from layerwise.data import dataset_info
+        from layerwise.plots import write_run_figures
+
+        info = dataset_info(dataset)
+        return write_run_figures(
+            self.path,
+            model,
+            data,
+            metrics,
+            class_names=info.class_names,
+            image_shape=info.image_shape,
+        )
+
+
+#: How a config.json from before recipes named each option (the rest kept their names).
+_LEGACY_NAMES = {"learning_rate": "lr"}
+
+
+def recipe_from_legacy_config(config: dict[str, Any]) -> Recipe:
+    """The recipe of a run folder written before recipes: its config.json held every resolved
+    option flat (``dataset``, ``hidden``, ``learning_rate``, ...), which is what is read, so a
+    later change of a default cannot change the resumed run."""
+    from layerwise import options as opts
+
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        name = _LEGACY_NAMES.get(key, key)
+        if name in opts.BY_NAME:
+            values[name] = tuple(value) if name == "hidden" and value is not None else value
+    missing = [n for n in ("dataset", "model", "hidden") if n not in values]
+    if missing:
+        raise ConfigError(f"it names no {', '.join(missing)}")
+    return Recipe.from_options(**values)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of the N examples of X (N, ...) whose predicted class equals y (N,)."""
+    if len(X) != len(y) or len(X) == 0:
+        raise ConfigError(
+            f"accuracy needs as many labels as examples, at least one; got {len(X)} and {len(y)}"
+        )
+    return float(np.mean(model.predict(X) == y))
+
+
+def epoch_rows(
+    loss_history: Sequence[float],
+    train_acc_history: Sequence[float],
+    val_acc_history: Sequence[float],
+    iterations_per_epoch: int,
+    last_epoch: int,
+) -> list[dict[str, Any]]:
+    """One row per recorded accuracy: epoch, mean training loss of its iterations, accuracies.
+
+    The accuracies were recorded at the end of epochs ``last_epoch - n + 1 .. last_epoch``
+    (n = len(val_acc_history)); normally that is 0 (before/at the start of training) to the
+    last epoch. Row e's loss is the mean over iterations
+    ``(e-1)*iterations_per_epoch .. e*iterations_per_epoch - 1``; epoch 0 has none (None).
+    """
+    if len(train_acc_history) != len(val_acc_history):
+        raise ConfigError(
+            f"train_acc_history and val_acc_history must have the same length; got "
+            f"{len(train_acc_history)} and {len(val_acc_history)}"
+        )
+    if iterations_per_epoch < 1:
+        raise ConfigError(f"iterations_per_epoch must be >= 1; got {iterations_per_epoch}")
+    first = last_epoch - len(val_acc_history) + 1
+    if first < 0:
+        raise ConfigError(
+            f"{len(val_acc_history)} recorded epochs cannot end at epoch {last_epoch}"
+        )
+    rows = []
+    for e, train_acc, val_acc in zip(
+        range(first, last_epoch + 1), train_acc_history, val_acc_history, strict=True
+    ):
+        chunk = loss_history[(e - 1) * iterations_per_epoch : e * iterations_per_epoch]
+        mean_loss = float(np.mean(chunk)) if e > 0 and len(chunk) else None
+        rows.append(
+            {"epoch": e, "train_loss": mean_loss, "train_acc": train_acc, "val_acc": val_acc}
+        )
+    return rows
+
+
+def run_metrics(solver: Any, data: dict[str, Any], model: Any, seconds: float) -> dict[str, Any]:
+    """metrics.json of a finished training: per-epoch rows, histories, final accuracies."""
+    rows = epoch_rows(
+        solver.loss_history,
+        solver.train_acc_history,
+        solver.val_acc_history,
+        solver.iterations_per_epoch,
+        # The last accuracies are recorded at the end of the last completed epoch. Counting
+        # back from there (rather than assuming index 0 = epoch 0) also labels correctly a
+        # run whose first record is epoch 1 (one iteration per epoch) or that stopped early.
+        last_epoch=solver.epoch,
+    )
+    for row, val_loss in zip(rows, solver.val_loss_history, strict=True):
+        row["val_loss"] = val_loss
+    stopped_by = solver.stopped_by
+    return {
+        "epochs": rows,
+        "loss_history": solver.loss_history,
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+        "val_loss_history": solver.val_loss_history,
+        "best_val_acc": solver.best_val_acc,
+        "val_acc": accuracy(model, data["X_val"], data["y_val"]),
+        "test_acc": accuracy(model, data["X_test"], data["y_test"]),
+        "iterations_per_epoch": solver.iterations_per_epoch,
+        "num_iterations": len(solver.loss_history),
+        "train_seconds": seconds,
+        "stopped_reason": solver.stopped_reason,
+        "stopped_by": None if stopped_by is None else stopped_by.to_dict(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Training a run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What :func:`train_run` leaves: the trained (best) model, its Solver, the data, the
+    metrics (as in metrics.json) and the folder (None when nothing was written)."""
+
+    model: Any
+    solver: Any
+    data: dict[str, Any]
+    metrics: dict[str, Any]
+    folder: RunFolder | None
+
+
+def run_config(recipe: Recipe, model: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """config.json: the recipe, the sizes the data gave, and what it ran with.
+
+    The flat settings beside ``"recipe"`` are the ones config.json has always held (tools and
+    people read them); the recipe is what rebuilds the run.
+    """
+    import layerwise
+    from layerwise.frameworks import require_engine
+
+    net = recipe.network
+    input_dim, num_classes = data_dims(data)
+    return {
+        "command": "train",
+        "recipe": recipe.to_dict(),
+        "dataset": recipe.dataset,
+        "data_dir": recipe.data_dir,
+        "val_size": recipe.val_size,
+        "model": recipe.model,
+        "model_class": type(model).__name__,
+        "model_config": model.get_config(),
+        "hidden": list(net.hidden_dims),
+        "input_dim": input_dim,
+        "num_classes": num_classes,
+        "num_train": len(data["X_train"]),
+        "num_val": len(data["X_val"]),
+        "num_test": len(data["X_test"]) if "X_test" in data else 0,
+        "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size,
+        "update_rule": net.optimizer,
+        "learning_rate": net.learning_rate,
+        "lr_decay": recipe.lr_decay,
+        "lr_schedule": recipe.lr_schedule,
+        "reg": net.reg,
+        "weight_scale": net.weight_scale,
+        "weight_init": net.weight_init,
+        "activation": net.activation,
+        "dropout": net.dropout,
+        "norm": net.normalization or "none",
+        "early_stopping": recipe.early_stopping,
+        "min_delta": recipe.min_delta,
+        "dtype": net.dtype,
+        "seed": recipe.seed,
+        "layerwise_version": str(getattr(layerwise, "__version__", "unknown")),
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **require_engine(recipe.engine),
+    }
+
+
+def train_run(
+    recipe: Recipe,
+    folder: RunFolder | None = None,
+    *,
+    resume: bool = False,
+    data: dict[str, Any] | None = None,
+    train_data: dict[str, Any] | None = None,
+    verbose: bool = True,
+    print_every: int = 100,
+    progress: bool = False,
+    callbacks: Iterable[Any] = (),
+    restore_best: bool = True,
+    figures: bool = True,
+    extra_config: dict[str, Any] | None = None,
+    say: Callable[[str], None] = print,
+) -> RunResult:
+    """Train ``recipe`` and record the run in ``folder``; the one way every command trains.
+
+    - folder: where the run lives (None: record nothing, as a tune trial); its config.json is
+      written before training, the checkpoint after every epoch, the metrics, the model and
+      the figures at the end;
+    - resume: continue from the folder's latest checkpoint (the recipe may have more epochs);
+    - data: the dataset dict (default: ``recipe.build_data()``), e.g. one loaded once for many
+      runs; train_data: train on this instead (the retraining on train+val), measured on
+      ``data``'s splits;
+    - verbose, print_every, progress: the Solver's lines and progress bar;
+    - callbacks, restore_best: passed to the Solver;
+    - extra_config: more entries for config.json (the command line, for the record).
+
+    Returns a :class:`RunResult`. Errors in the recipe, the data or the folder raise
+    :class:`~layerwise.errors.LayerwiseError` subclasses; Ctrl-C writes a checkpoint (with a
+    folder) and propagates KeyboardInterrupt.
+    """
+    from layerwise.frameworks import require_engine
+
+    if resume and folder is None:
+        raise ConfigError("train_run: resume needs the run folder")
+    require_engine(recipe.engine)  # a missing framework fails before data loading
+    data = recipe.build_data() if data is None else data
+    model = recipe.build_model(data)
+    if folder is not None and not resume:
+        # Written before training, so even an interrupted run says what it was.
+        folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
+    fit_on = data if train_data is None else train_data
+    if verbose:
+        hidden = ",".join(map(str, recipe.network.hidden_dims))
+        input_dim, num_classes = data_dims(data)
+        say(
+            f"Training {type(model).__name__} (hidden {hidden}) on {recipe.dataset}: "
+            f"{len(fit_on['X_train'])} training examples of {input_dim} features, "
+            f"{num_classes} classes"
+        )
+    solver = recipe.build_solver(
+        model,
+        fit_on,
+        print_every=print_every,
+        verbose=verbose,
+        progress=progress,
+        checkpoint_name=None if folder is None else folder.checkpoint_base,
+        keep_checkpoints=False,
+        callbacks=list(callbacks),
+        restore_best=restore_best,
+    )
+    if resume:
+        assert folder is not None
+        solver.resume(folder.latest_checkpoint)
+        if solver.iteration >= solver.num_iterations:
+            raise ConfigError(
+                f"{str(folder)!r} already finished its {solver.epoch} epochs; pass a larger "
+                "--epochs to train further",
+                "epochs",
+            )
+        if verbose:
+            say(f"Resuming {folder} at epoch {solver.epoch} (iteration {solver.iteration})")
+    start = time.perf_counter()
+    solver.train()
+    seconds = time.perf_counter() - start
+
+    # The Solver has swapped the best parameters into the model: these are what we evaluate
+    # and save, so the saved model reproduces the reported accuracies exactly.
+    metrics = run_metrics(solver, data, model, seconds)
+    if folder is not None:
+        folder.write_metrics(metrics)
+        folder.save_model(model)
+        if figures:
+            folder.write_figures(model, data, metrics, recipe.dataset)
+    return RunResult(model, solver, data, metrics, folder)
