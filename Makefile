@@ -27,10 +27,12 @@ install: $(VENV)/.installed-core
 train: $(VENV)/.installed-core
 	$(VENV)/bin/layerwise train $(ARGS)
 
+## Static checks: ruff, formatting, mypy, and the import contracts of docs/DESIGN.md (import-linter).
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests $(wildcard benchmarks examples)
 	$(VENV)/bin/ruff format --check src tests $(wildcard benchmarks examples)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 ## Lint, type-check and run the whole suite (two workers: CI has two cores). One BLAS thread
 ## per worker: two workers each asking for two threads on two cores slow each other down.

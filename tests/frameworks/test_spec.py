@@ -108,7 +108,7 @@ def test_bad_optimizer_options_are_named() -> None:
 def test_nothing_imports_tensorflow_until_a_twin_is_built() -> None:
     code = (
         "import sys, layerwise.cli as c, layerwise.spec, layerwise.frameworks.engines;"
-        "import layerwise.frameworks.compare; c.build_parser();"
+        "import layerwise.compare; c.build_parser();"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

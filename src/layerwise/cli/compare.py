@@ -2,7 +2,7 @@
 
 Every recipe option is accepted (as for ``layerwise train``, except ``--engine``) and used for
 every engine; the engines train one after the other in this process
-(:func:`layerwise.frameworks.compare.compare_engines`).
+(:func:`layerwise.compare.compare_engines`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from layerwise.compare import compare_engines, format_table
     from layerwise.frameworks import require_engine
-    from layerwise.frameworks.compare import compare_engines, format_table
     from layerwise.recipe import Recipe
     from layerwise.runs import RunFolder
 
