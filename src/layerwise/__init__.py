@@ -7,7 +7,10 @@ The narrow interfaces of the CS231n-style exercise are the architecture:
 - a model is ``params`` plus ``loss(X, y=None)`` (:mod:`layerwise.models`);
 - an update rule is ``rule(w, dw, config) -> (next_w, config)`` (:mod:`layerwise.optim`);
 - the :class:`~layerwise.solver.Solver` trains any such model on a data dict
-  (:mod:`layerwise.data`).
+  (:mod:`layerwise.data`), its loop extended by callbacks and an engine.
+
+Above them, a :class:`~layerwise.recipe.Recipe` says what to train and
+:func:`~layerwise.runs.train_run` trains it into a :class:`~layerwise.runs.RunFolder`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -18,7 +21,10 @@ from layerwise.gradient_check import (
     grad_check_sparse,
     rel_error,
 )
+from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.models import ThreeLayerNet, TwoLayerNet
+from layerwise.recipe import Recipe
+from layerwise.runs import RunFolder, train_run
 from layerwise.solver import Solver
 
 try:
@@ -27,6 +33,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "ConfigError",
+    "LayerwiseError",
+    "Recipe",
+    "RunFolder",
     "Solver",
     "ThreeLayerNet",
     "TwoLayerNet",
@@ -35,4 +45,5 @@ __all__ = [
     "eval_numerical_gradient_array",
     "grad_check_sparse",
     "rel_error",
+    "train_run",
 ]

@@ -376,6 +376,38 @@ BY_NAME: Mapping[str, Option] = MappingProxyType({o.name: o for o in OPTIONS})
 DEFAULTS: Mapping[str, Any] = MappingProxyType({o.name: o.default for o in OPTIONS})
 
 
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def markdown_table() -> str:
+    """The table as Markdown, for ``docs/options.md`` (a test keeps that file in step)."""
+    lines = [
+        "| option | flag | values | default | searchable | meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for o in OPTIONS:
+        c = o.constraint
+        if isinstance(c, Choice):
+            values = ", ".join(f"`{v}`" for v in c.choices)
+        elif isinstance(c, Number):
+            values = c.expected
+        elif isinstance(c, Hidden):
+            values = "sizes, e.g. `100` or `512,512`"
+        elif isinstance(c, Schedule):
+            values = "`cosine[:MIN]`, `exponential[:GAMMA]`, `step[:STEP[:GAMMA]]`"
+        else:
+            values = "a path"
+        meaning = o.help.replace("|", "/")
+        lines.append(
+            f"| `{o.name}` | `{o.flag}` | {values} | {_shown(o.default)} | "
+            f"{'yes' if o.searchable else 'no'} | {meaning} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def option(name: str) -> Option:
     """The option called ``name`` (``lr``, ``update_rule``, or with dashes ``update-rule``)."""
     key = name.strip().lstrip("-").replace("-", "_")
