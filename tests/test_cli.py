@@ -29,6 +29,7 @@ SRC = Path(layerwise.__file__).resolve().parent.parent
 EPOCHS = 3
 TRAIN_ARGS = ["--epochs", str(EPOCHS), "--hidden", "32", "--print-every", "5"]
 RUN_FILES = {
+    ".run.lock",  # claimed when the folder was made; locked while a process trains in it
     "config.json",
     "metrics.json",
     "metrics.csv",

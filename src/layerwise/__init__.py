@@ -15,13 +15,13 @@ Above them, a :class:`~layerwise.recipe.Recipe` says what to train and
 
 from importlib.metadata import PackageNotFoundError, version
 
+from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.gradient_check import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
     grad_check_sparse,
     rel_error,
 )
-from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.models import ThreeLayerNet, TwoLayerNet
 from layerwise.recipe import Recipe
 from layerwise.runs import RunFolder, train_run

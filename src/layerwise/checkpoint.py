@@ -1,28 +1,40 @@
 """Checkpoint files: everything needed to continue a training run exactly, never a pickle.
 
-A checkpoint is two files with one base name, both written atomically:
+A checkpoint is two files with one base name, each written atomically (temporary file,
+fsync, rename, fsync of the folder):
 
 - ``<base>.npz``: every array (parameters, best parameters, optimiser state such as velocity,
   cache, m and v, model buffers such as batchnorm's running statistics, and the state of NumPy's
   global generator), loadable with ``np.load(..., allow_pickle=False)``;
 - ``<base>.json``: every scalar (iteration and epoch counters, histories, learning rates, Adam's
-  ``t``, generator states, the Solver's settings).
+  ``t``, generator states, the Solver's settings), and the manifest of the pair: the array
+  names, the SHA-256 of the ``.npz`` bytes and the iteration ``t``.
 
-The two are written arrays first, JSON last: the JSON names the arrays it expects, so a crash
-between the two writes is detected on load instead of mixing two checkpoints.
+The arrays are written first and the JSON last, and the JSON names the digest of the arrays it
+belongs with: a crash between the two writes, or two files copied from different checkpoints,
+is detected on load (:class:`CheckpointError`) instead of silently continuing a mixed run.
+:func:`rotate` keeps the previous checkpoint as ``<name>_previous`` before a new latest is
+written, so there is a good one to fall back on (:func:`load_first_good`). Format version 1
+(before the digest) still loads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from layerwise.errors import LayerwiseError
-from layerwise.io import read_json, write_json, write_npz
+from layerwise.io import read_json, remove_stale_temporaries, write_bytes, write_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class CheckpointError(LayerwiseError, ValueError):
@@ -37,29 +49,72 @@ def checkpoint_paths(base: str | Path) -> tuple[Path, Path]:
     return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
 
 
+def exists(base: str | Path) -> bool:
+    """Whether both files of the checkpoint are there (not whether they are good)."""
+    return all(p.is_file() for p in checkpoint_paths(base))
+
+
 def save_checkpoint(base: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write a checkpoint: ``arrays`` (name -> array) and ``meta`` (JSON-serialisable)."""
     npz_path, json_path = checkpoint_paths(base)
     npz_path.parent.mkdir(parents=True, exist_ok=True)
-    write_npz(npz_path, arrays)
-    write_json(json_path, {"format_version": FORMAT_VERSION, "arrays": sorted(arrays), **meta})
+    remove_stale_temporaries(npz_path.parent)
+    buf = io.BytesIO()
+    plain = {name: np.asarray(value) for name, value in arrays.items()}
+    np.savez(buf, **plain)  # type: ignore[arg-type]
+    data = buf.getvalue()
+    write_bytes(npz_path, data)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "arrays": sorted(arrays),
+        "npz_sha256": hashlib.sha256(data).hexdigest(),
+        "npz_bytes": len(data),
+    }
+    write_json(json_path, {**manifest, **meta})
+
+
+def rotate(base: str | Path, previous: str | Path) -> None:
+    """Move the checkpoint ``base`` (if there) to ``previous``, replacing what was there."""
+    if not exists(base):
+        return
+    for src, dst in zip(checkpoint_paths(base), checkpoint_paths(previous), strict=True):
+        os.replace(src, dst)
 
 
 def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a checkpoint written by :func:`save_checkpoint`; returns (arrays, meta)."""
+    """Read a checkpoint written by :func:`save_checkpoint`; returns (arrays, meta).
+
+    Raises :class:`CheckpointError` naming the file and what is wrong with it: missing, not
+    JSON, another format, arrays unreadable, or arrays and JSON from different checkpoints.
+    """
     npz_path, json_path = checkpoint_paths(base)
     for path in (npz_path, json_path):
         if not path.is_file():
             raise CheckpointError(f"checkpoint file {path} does not exist")
-    meta = read_json(json_path)
-    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+    try:
+        meta = read_json(json_path)
+    except (ValueError, OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"checkpoint file {json_path} is damaged: {e}") from None
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if version not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"{json_path} is not a layerwise checkpoint of format version {FORMAT_VERSION}"
+            f"{json_path} is not a layerwise checkpoint of format version "
+            f"{' or '.join(map(str, READABLE_VERSIONS))}"
         )
     try:
-        with np.load(npz_path, allow_pickle=False) as f:
+        data = npz_path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {e}") from None
+    if version >= 2 and hashlib.sha256(data).hexdigest() != meta.get("npz_sha256"):
+        raise CheckpointError(
+            f"{npz_path} and {json_path} do not belong together (the arrays' SHA-256 is not the "
+            "one the JSON records): the run was probably stopped while writing, or the files "
+            "come from two checkpoints"
+        )
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
             arrays = {name: f[name] for name in f.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {exc}") from None
     if sorted(arrays) != meta.get("arrays"):
         raise CheckpointError(
@@ -67,3 +122,22 @@ def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
             "run was probably stopped while writing; use an earlier checkpoint"
         )
     return arrays, meta
+
+
+def load_first_good(
+    bases: Sequence[str | Path],
+) -> tuple[dict[str, np.ndarray], dict[str, Any], Path, list[str]]:
+    """The first of ``bases`` that loads; returns (arrays, meta, its base, the problems of the
+    ones before it). Raises the first one's CheckpointError when none loads."""
+    problems: list[str] = []
+    first: CheckpointError | None = None
+    for base in bases:
+        try:
+            arrays, meta = load_checkpoint(base)
+        except CheckpointError as e:
+            first = first or e
+            problems.append(str(e))
+            continue
+        return arrays, meta, Path(base), problems
+    assert first is not None
+    raise first

@@ -89,6 +89,7 @@ def _atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_name, dest)
+        fsync_folder(dest.parent)  # the rename itself survives a power loss
     except BaseException:
         # BaseException so that a KeyboardInterrupt mid-write also cleans up.
         try:
@@ -96,6 +97,40 @@ def _atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
         except FileNotFoundError:
             pass
         raise
+
+
+def fsync_folder(folder: PathLike) -> None:
+    """Flush a folder's entries (a rename into it) to disk; a no-op where folders cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+#: How old a temporary file of an atomic write must be before it is taken for a leftover of a
+#: killed writer (a live writer finishes a file in well under this).
+STALE_SECONDS = 60.0
+
+
+def remove_stale_temporaries(folder: PathLike, max_age: float = STALE_SECONDS) -> list[Path]:
+    """Remove the ``.<name>.*.tmp`` files that killed atomic writes left in ``folder``."""
+    removed = []
+    now = time.time()
+    for path in Path(folder).glob(".*.tmp"):
+        try:
+            if now - path.stat().st_mtime >= max_age:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def write_bytes(path: PathLike, data: bytes) -> None:

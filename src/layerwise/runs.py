@@ -11,14 +11,19 @@ A :class:`RunFolder` owns the layout of one run's folder; nothing else spells it
 - the figures (``curves.png``, ``cost.png``, ``predictions_*.png``, ``weights.png``,
   ``confusion.png``).
 
-A folder is created fresh and never reused (:meth:`RunFolder.create`), every file is written
-atomically, and :meth:`RunFolder.recipe` reads the recipe back, also from a run written before
-recipes existed (its flat settings are converted).
+A folder is created fresh and never reused (:meth:`RunFolder.create` claims it with a
+``.run.lock`` file made with O_EXCL before anything else, so two runs can never both claim one
+folder, empty or not), a process that trains in it holds a lock on that file (so two resumes of
+one run cannot both train it; the OS releases the lock of a process that dies), every file is
+written atomically, and :meth:`RunFolder.recipe` reads the recipe back, also from a run written
+before recipes existed (its flat settings are converted).
 """
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,11 +55,17 @@ class RunFolder:
     METRICS_CSV = "metrics.csv"
     MODEL = "model.npz"
     CHECKPOINTS = "checkpoints"
-    #: The checkpoint base name inside the folder; ``<base>_latest.{npz,json}`` is the latest.
+    #: The checkpoint base name inside the folder; ``<base>_latest.{npz,json}`` is the latest,
+    #: ``<base>_previous`` the one before it.
     CHECKPOINT = "checkpoints/ckpt"
+    #: Claimed with O_EXCL when the folder is made; locked while a process trains in it.
+    LOCK = ".run.lock"
+    #: Where a finished run's model and metrics go when a resume extends it.
+    FINISHED = "finished"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -73,7 +84,61 @@ class RunFolder:
         ``<base>/<time>-<name_hint>``; raises :class:`~layerwise.io.RunDirError` otherwise."""
         if path is not None and not str(path):
             raise RunDirError("run folder '' is not a path; give a folder name")
-        return cls(create_run_dir(path, base=base, name_hint=name_hint))
+        if path is not None:
+            inside = next(
+                (p for p in Path(path).resolve().parents if (p / cls.CONFIG).is_file()), None
+            )
+            if inside is not None:
+                raise RunDirError(
+                    f"run folder {str(path)!r} would be inside the run folder {str(inside)!r}; "
+                    "choose a folder outside it"
+                )
+        folder = cls(create_run_dir(path, base=base, name_hint=name_hint))
+        folder._claim()
+        return folder
+
+    def _claim(self) -> None:
+        lock = self.path / self.LOCK
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            raise RunDirError(
+                f"run folder {str(self.path)!r} was just claimed by another run; choose a new "
+                "folder (runs are never overwritten)"
+            ) from None
+        self._hold(fd)
+
+    def lock(self) -> None:
+        """Hold the folder for this process (a resume); RunDirError when another holds it."""
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.path / self.LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+        self._hold(fd)
+
+    def _hold(self, fd: int) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: the O_EXCL claim only
+            self._lock_fd = fd
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunDirError(
+                f"run folder {str(self.path)!r} is in use by another process (pid {holder}); "
+                "wait for it to finish, or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Let go of the folder (the lock; the claim file stays)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     @classmethod
     def open(cls, path: str | Path) -> RunFolder:
@@ -90,7 +155,9 @@ class RunFolder:
 
     def remove_if_empty(self) -> None:
         """Remove the folder if nothing was written into it (a run that never started)."""
-        if self.path.is_dir() and not any(self.path.iterdir()):
+        if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {self.LOCK}:
+            self.release()
+            (self.path / self.LOCK).unlink(missing_ok=True)
             self.path.rmdir()
 
     # ----------------------------------------------------------------------------------------
@@ -118,8 +185,30 @@ class RunFolder:
         """The latest checkpoint's base path (``Solver.resume`` takes it)."""
         return Path(f"{self.checkpoint_base}_latest")
 
+    @property
+    def previous_checkpoint(self) -> Path:
+        """The checkpoint before the latest: what a resume falls back on."""
+        return Path(f"{self.checkpoint_base}_previous")
+
     def has_checkpoint(self) -> bool:
-        return Path(f"{self.latest_checkpoint}.json").is_file()
+        from layerwise.checkpoint import exists
+
+        return exists(self.latest_checkpoint) or exists(self.previous_checkpoint)
+
+    def is_finished(self) -> bool:
+        """Whether training ended and its results were recorded (metrics.json is written last
+        but for the model and figures, which a resume then writes again from the checkpoint)."""
+        return self.metrics_path.is_file() and self.model_path.is_file()
+
+    def archive_finished(self, epochs: int) -> Path:
+        """Move a finished run's model and metrics to ``finished/epoch-<epochs>/`` (before a
+        resume extends it, so the finished results are never overwritten)."""
+        dest = self.path / self.FINISHED / f"epoch-{epochs}"
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (self.METRICS, self.METRICS_CSV, self.MODEL, "model.json"):
+            if (self.path / name).is_file():
+                shutil.copy2(self.path / name, dest / name)
+        return dest
 
     # ----------------------------------------------------------------------------------------
     # files
@@ -388,15 +477,81 @@ def train_run(
     :class:`~layerwise.errors.LayerwiseError` subclasses; Ctrl-C writes a checkpoint (with a
     folder) and propagates KeyboardInterrupt.
     """
+    if folder is None:
+        if resume:
+            raise ConfigError("train_run: resume needs the run folder")
+        return _train(
+            recipe,
+            None,
+            False,
+            data,
+            train_data,
+            verbose,
+            print_every,
+            progress,
+            callbacks,
+            restore_best,
+            figures,
+            extra_config,
+            say,
+        )
+    folder.lock()
+    try:
+        return _train(
+            recipe,
+            folder,
+            resume,
+            data,
+            train_data,
+            verbose,
+            print_every,
+            progress,
+            callbacks,
+            restore_best,
+            figures,
+            extra_config,
+            say,
+        )
+    finally:
+        folder.release()
+
+
+def _train(
+    recipe: Recipe,
+    folder: RunFolder | None,
+    resume: bool,
+    data: dict[str, Any] | None,
+    train_data: dict[str, Any] | None,
+    verbose: bool,
+    print_every: int,
+    progress: bool,
+    callbacks: Iterable[Any],
+    restore_best: bool,
+    figures: bool,
+    extra_config: dict[str, Any] | None,
+    say: Callable[[str], None],
+) -> RunResult:
     from layerwise.frameworks import require_engine
 
-    if resume and folder is None:
-        raise ConfigError("train_run: resume needs the run folder")
+    finished_epochs = None
+    if resume:
+        assert folder is not None
+        if folder.is_finished():
+            finished_epochs = int(folder.recipe().epochs)
+            if recipe.epochs <= finished_epochs:
+                stopped = folder.read_metrics().get("stopped_reason")
+                how = f" ({stopped})" if stopped else ""
+                raise ConfigError(
+                    f"{str(folder)!r} already finished its {finished_epochs} epochs{how}; pass "
+                    "a larger --epochs to train further",
+                    "epochs",
+                )
     require_engine(recipe.engine)  # a missing framework fails before data loading
     data = recipe.build_data() if data is None else data
     model = recipe.build_model(data)
-    if folder is not None and not resume:
-        # Written before training, so even an interrupted run says what it was.
+    if folder is not None and (not resume or recipe != folder.recipe()):
+        # Written before training, so even an interrupted run says what it was (and a resume
+        # that extends the run records its longer recipe).
         folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
     fit_on = data if train_data is None else train_data
     if verbose:
@@ -420,14 +575,16 @@ def train_run(
     )
     if resume:
         assert folder is not None
-        solver.resume(folder.latest_checkpoint)
-        if solver.iteration >= solver.num_iterations:
-            raise ConfigError(
-                f"{str(folder)!r} already finished its {solver.epoch} epochs; pass a larger "
-                "--epochs to train further",
-                "epochs",
-            )
-        if verbose:
+        solver.resume(folder.latest_checkpoint, fallback=[folder.previous_checkpoint])
+        if finished_epochs is not None:
+            folder.archive_finished(finished_epochs)
+        elif solver.checkpoint_stopped_by is not None or solver.iteration >= solver.num_iterations:
+            # Training had ended but the process died before the results were written: they
+            # are written now from the checkpoint (the best parameters), without training.
+            solver.stopped_by = solver.checkpoint_stopped_by
+            if verbose:
+                say(f"Finishing {folder}: training had ended; writing its results")
+        if verbose and solver.stopped_by is None and solver.iteration < solver.num_iterations:
             say(f"Resuming {folder} at epoch {solver.epoch} (iteration {solver.iteration})")
     start = time.perf_counter()
     solver.train()

@@ -16,10 +16,11 @@ the run. Beyond the seed: learning-rate schedules, early stopping, and checkpoin
 from __future__ import annotations
 
 import copy
+import math
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from layerwise.callbacks import (
     ProgressLogger,
     StopReason,
 )
-from layerwise.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from layerwise.checkpoint import CheckpointError, load_checkpoint, rotate, save_checkpoint
 from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
 from layerwise.errors import ConfigError
 from layerwise.layers import softmax_loss
@@ -156,6 +157,8 @@ class Solver:
                     self.checkpoint_name = cb.base
                     break
         self.say: Callable[[str], None] = print
+        self.resumed_from: Path | None = None
+        self.checkpoint_stopped_by: StopReason | None = None
 
         self._reset()
         self.engine: Engine = NumpyEngine() if engine in (None, "numpy") else engine
@@ -492,76 +495,187 @@ class Solver:
         if keep_every_epoch and at_epoch_end:
             save_checkpoint(f"{name}_epoch_{self.epoch}", arrays, meta)
         latest = Path(f"{name}_latest")
+        rotate(latest, f"{name}_previous")  # a good one to fall back on if this write is cut
         save_checkpoint(latest, arrays, meta)
         return latest
 
-    def resume(self, path: str | Path) -> Solver:
+    def resume(self, path: str | Path, fallback: Sequence[str | Path] = ()) -> Solver:
         """Load a checkpoint into this Solver and its model, so that ``train()`` continues.
 
         The Solver must be built like the one that wrote the checkpoint (same model shape,
         update rule, batch size and training data size); ``num_epochs`` may be larger, to train
         further. With the same seeds, an interrupted-and-resumed run ends with parameters
         bit-identical to an uninterrupted one. Returns self.
+
+        Everything is checked before anything changes: a damaged or mismatched checkpoint
+        raises :class:`~layerwise.checkpoint.CheckpointError` naming what is wrong and leaves
+        the Solver as it was; with ``fallback`` (earlier checkpoints, e.g. ``<name>_previous``)
+        the first good one is loaded instead, with a warning on stderr naming what was wrong
+        with the ones before it (``resumed_from`` says which one it was).
         """
-        arrays, meta = load_checkpoint(path)
+        first: CheckpointError | None = None
+        problems: list[str] = []
+        for base in (path, *fallback):
+            try:
+                arrays, meta = load_checkpoint(base)
+                state = self._parse_checkpoint(base, arrays, meta)
+            except CheckpointError as e:
+                first = first or e
+                problems.append(str(e))
+                continue
+            if problems:
+                print(
+                    f"Warning: {'; '.join(problems)}; resuming from {base} instead",
+                    file=sys.stderr,
+                )
+            self._apply_checkpoint(state)
+            self.resumed_from = Path(base)
+            return self
+        assert first is not None
+        raise first
+
+    def _parse_checkpoint(
+        self, path: str | Path, arrays: dict[str, Array], meta: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Everything :meth:`resume` sets, checked against this Solver and its model."""
         saved = meta.get("settings", {})
         mine = self._settings()
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"checkpoint {path} is damaged: 'settings' is {saved!r}")
         for key in _RESUME_MUST_MATCH:
             if saved.get(key) != mine[key]:
                 raise CheckpointError(
                     f"checkpoint {path} was written with {key}={saved.get(key)!r}, but this "
                     f"Solver has {key}={mine[key]!r}"
                 )
+        try:
+            return self._read_state(path, arrays, meta)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            raise CheckpointError(f"checkpoint {path} is damaged ({what})") from None
+
+    def _read_state(
+        self, path: str | Path, arrays: dict[str, Array], meta: dict[str, Any]
+    ) -> dict[str, Any]:
+        def fail(what: str) -> CheckpointError:
+            return CheckpointError(f"checkpoint {path} does not fit: {what}")
+
+        def array(key: str, shape: tuple[int, ...]) -> Array:
+            if key not in arrays:
+                raise fail(f"array {key!r} is missing")
+            value = arrays[key]
+            if value.shape != shape or value.dtype.kind != "f":
+                raise fail(f"array {key!r} is {value.dtype} {value.shape}; expected floats {shape}")
+            return value.copy()
+
         params = self.model.params
-        for name in params:
-            key = f"param.{name}"
-            if key not in arrays or arrays[key].shape != np.shape(params[name]):
-                raise CheckpointError(
-                    f"checkpoint {path} does not fit the model: parameter {name!r} is missing "
-                    "or has another shape"
-                )
-        for name in list(params):
-            params[name] = arrays[f"param.{name}"].copy()
-        self.best_params = {n: arrays[f"best.{n}"].copy() for n in params}
-        self.optim_configs = {n: dict(meta["optim_scalars"].get(n, {})) for n in params}
-        for key, value in arrays.items():
-            if key.startswith("optim."):
-                _, name, state = key.split(".", 2)
-                self.optim_configs[name][state] = value.copy()
-        buffers = {k[len("buffer.") :]: v for k, v in arrays.items() if k.startswith("buffer.")}
-        if buffers:
-            self.model.set_buffers(buffers)
-        self._best_buffers = {
-            k[len("best_buffer.") :]: v for k, v in arrays.items() if k.startswith("best_buffer.")
+        shapes = {n: tuple(np.shape(w)) for n, w in params.items()}
+        state: dict[str, Any] = {
+            "params": {n: array(f"param.{n}", s) for n, s in shapes.items()},
+            "best": {n: array(f"best.{n}", s) for n, s in shapes.items()},
         }
-        self._t = int(meta["t"])
-        self.epoch = int(meta["epoch"])
-        self.loss_history = list(meta["loss_history"])
-        self.train_acc_history = list(meta["train_acc_history"])
-        self.val_acc_history = list(meta["val_acc_history"])
-        self.val_loss_history = list(meta["val_loss_history"])
-        self.best_val_acc = float(meta["best_val_acc"])
-        self.stopped_by = None
+        scalars = meta["optim_scalars"]
+        configs: dict[str, dict[str, Any]] = {}
+        for n in params:
+            entry = scalars.get(n, {})
+            if not isinstance(entry, dict):
+                raise fail(f"optimizer settings of {n!r} are {entry!r}")
+            configs[n] = dict(entry)
+        for key in arrays:
+            if key.startswith("optim."):
+                _, n, slot = key.split(".", 2)
+                if n not in shapes:
+                    raise fail(f"optimizer state {key!r} names no parameter of the model")
+                configs[n][slot] = array(key, shapes[n])
+        if "t" in next(iter(configs.values()), {}):
+            for n, c in configs.items():
+                c["t"] = check_int(f"optimizer step count of {n}", c["t"])
+        state["optim_configs"] = configs
+        expected = {k: tuple(np.shape(v)) for k, v in self._model_buffers().items()}
+        for prefix in ("buffer.", "best_buffer."):
+            found = {k[len(prefix) :] for k in arrays if k.startswith(prefix)}
+            if found and found != set(expected):
+                raise fail(f"buffers {sorted(found)}; the model has {sorted(expected)}")
+            state[prefix] = {k: array(prefix + k, expected[k]) for k in found}
+        t = check_int("t", meta["t"])
+        epoch = check_int("epoch", meta["epoch"])
+        histories = {}
+        for key in ("loss_history", "train_acc_history", "val_acc_history", "val_loss_history"):
+            values = meta[key]
+            if not isinstance(values, list):
+                raise fail(f"{key} is {type(values).__name__}, not a list")
+            histories[key] = [math.nan if v is None else float(v) for v in values]
+        if len(histories["loss_history"]) != t:
+            raise fail(f"{len(histories['loss_history'])} losses for {t} iterations")
+        if t > self.num_iterations and t > epoch * self.iterations_per_epoch + 1:
+            raise fail(f"iteration {t} is beyond epoch {epoch}")
+        stopped = meta.get("stopped_by")
+        state.update(
+            stopped_by=None
+            if not stopped
+            else StopReason(str(stopped["kind"]), str(stopped["message"])),
+            t=t,
+            epoch=epoch,
+            histories=histories,
+            best_val_acc=float(meta["best_val_acc"]),
+            base_lr={str(k): float(v) for k, v in meta["base_lr"].items()},
+        )
         # Checkpoints written before callbacks existed kept early stopping's state at the top.
         states = meta.get("callback_state") or {"early_stopping": meta}
+        state["callbacks"] = {}
         for cb in self.callbacks:
             name = getattr(cb, "state_key", None)
             if name is not None and states.get(name) is not None:
-                cb.set_state(states[name])
-        self._base_lr = {k: float(v) for k, v in meta["base_lr"].items()}
-        if meta["solver_rng"] is not None:
+                copy.deepcopy(cb).set_state(states[name])  # raises on garbage
+                state["callbacks"][name] = states[name]
+        solver_rng = meta["solver_rng"]
+        if solver_rng is not None:
             if self.rng is None:
                 raise CheckpointError(f"checkpoint {path} used a Solver seed; pass seed= too")
-            self.rng.bit_generator.state = meta["solver_rng"]
-        set_rng_state = getattr(self.model, "set_rng_state", None)
-        if meta["model_rng"] is not None and callable(set_rng_state):
-            set_rng_state(meta["model_rng"])
+            copy.deepcopy(self.rng).bit_generator.state = solver_rng
+        state["solver_rng"] = solver_rng
+        model_rng = meta["model_rng"]
+        model_gen = getattr(self.model, "rng", None)
+        if model_rng is not None and isinstance(model_gen, np.random.Generator):
+            copy.deepcopy(model_gen).bit_generator.state = model_rng
+        state["model_rng"] = model_rng
         g = meta["global_rng"]
-        np.random.set_state(
-            ("MT19937", arrays["global_rng.keys"], g["pos"], g["has_gauss"], g["cached"])
-        )
+        keys = arrays["global_rng.keys"]
+        global_state = ("MT19937", keys, int(g["pos"]), int(g["has_gauss"]), float(g["cached"]))
+        np.random.RandomState().set_state(global_state)  # raises on garbage
+        state["global_rng"] = global_state
+        return state
+
+    def _apply_checkpoint(self, state: dict[str, Any]) -> None:
+        """Set what :meth:`_parse_checkpoint` read (it cannot fail any more)."""
+        for name, value in state["params"].items():
+            self.model.params[name] = value
+        self.best_params = state["best"]
+        self.optim_configs = state["optim_configs"]
+        if state["buffer."]:
+            self.model.set_buffers(state["buffer."])
+        self._best_buffers = state["best_buffer."]
+        self._t = state["t"]
+        self.epoch = state["epoch"]
+        for key, values in state["histories"].items():
+            setattr(self, key, values)
+        self.best_val_acc = state["best_val_acc"]
+        self.stopped_by = None  # resuming means going on; why the run had stopped is kept here:
+        self.checkpoint_stopped_by = state["stopped_by"]
+        for cb in self.callbacks:
+            name = getattr(cb, "state_key", None)
+            if name in state["callbacks"]:
+                cb.set_state(state["callbacks"][name])
+        self._base_lr = state["base_lr"]
+        if state["solver_rng"] is not None and self.rng is not None:
+            self.rng.bit_generator.state = state["solver_rng"]
+        set_rng_state = getattr(self.model, "set_rng_state", None)
+        if state["model_rng"] is not None and callable(set_rng_state):
+            set_rng_state(state["model_rng"])
+        np.random.set_state(state["global_rng"])
         self.engine.reset()
-        return self
 
 
 def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:
