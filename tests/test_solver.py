@@ -283,12 +283,13 @@ def test_bad_lr_schedule_is_named(data):
 
 
 def test_early_stopping_restores_best(data):
-    # A learning rate of 0 never improves after the first check: patience 2 stops at epoch 2.
+    # A learning rate of 1e-12 never improves after the first check: patience 2 stops at
+    # epoch 2. (0 is refused: a rate must be > 0.)
     model = make_model()
     solver = Solver(
         model,
         data,
-        optim_config={"learning_rate": 0.0},
+        optim_config={"learning_rate": 1e-12},
         num_epochs=10,
         batch_size=50,
         verbose=False,

@@ -55,6 +55,17 @@ DEFAULTS: dict[str, dict[str, float]] = {
         "decay_min_ndim": 2,
     },
 }
+#: The values each hyperparameter may take: (low, low excluded, high, high excluded).
+RANGES: dict[str, tuple[float, bool, float | None, bool]] = {
+    "learning_rate": (0.0, True, None, False),
+    "momentum": (0.0, False, 1.0, True),
+    "decay_rate": (0.0, False, 1.0, True),
+    "beta1": (0.0, False, 1.0, True),
+    "beta2": (0.0, False, 1.0, True),
+    "epsilon": (0.0, True, None, False),
+    "weight_decay": (0.0, False, None, False),
+    "decay_min_ndim": (0.0, False, None, False),
+}
 #: The running state each rule keeps in its config beside the hyperparameters.
 STATE: dict[str, tuple[str, ...]] = {
     "sgd": (),
@@ -265,7 +276,8 @@ def check_config(rule: str | UpdateRule, config: Any) -> Config:
 
     For a rule in :data:`UPDATE_RULES`, every key must be one of its hyperparameters or its
     state (so ``{'lr': 0.5}`` is refused instead of silently training at the default rate),
-    and each hyperparameter must be a finite number >= 0; a custom callable's config is
+    and each hyperparameter must be a finite number in its :data:`RANGES` (a learning rate
+    > 0, a momentum or beta in [0, 1), an epsilon > 0, ...); a custom callable's config is
     passed through.
     """
     if not isinstance(config, dict):
@@ -285,5 +297,6 @@ def check_config(rule: str | UpdateRule, config: Any) -> Config:
         )
     for key in DEFAULTS[name]:
         if key in config:
-            check_number(f"optim_config[{key!r}]", config[key])
+            low, strict, high, high_strict = RANGES[key]
+            check_number(f"optim_config[{key!r}]", config[key], low, strict, high, high_strict)
     return dict(config)

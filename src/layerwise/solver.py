@@ -47,6 +47,8 @@ Array = np.ndarray
 __all__ = ["Solver", "TrainingDiverged"]
 
 _REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
+#: A training loss this many times its first value (or 1, if larger) means the run diverged.
+DIVERGENCE_FACTOR = 1e3
 # Settings that must match between a checkpoint and the Solver resuming it.
 _RESUME_MUST_MATCH = ("update_rule", "batch_size", "num_train", "iterations_per_epoch")
 
@@ -93,6 +95,9 @@ class Solver:
       ``on_train_end`` (see :mod:`layerwise.callbacks`), run after the shorthands' own.
     - engine: what computes each update (see :mod:`layerwise.engine`); default layerwise's
       :class:`~layerwise.engine.NumpyEngine`.
+    - divergence_factor: stop as diverged when the training loss exceeds this many times its
+      first value (at least 1), or when a parameter is no longer finite (default 1000; None
+      stops only on a NaN or infinite loss).
     Any other keyword raises :class:`~layerwise.errors.ConfigError` (a ValueError).
 
     Why training stopped before its last epoch is ``stopped_by`` (a
@@ -108,6 +113,7 @@ class Solver:
             )
         self.model = model
         self._set_data(data)
+        self._check_labels_fit_model()
 
         self.update_rule_name = kwargs.pop("update_rule", "sgd")
         self.update_rule = optim.get_update_rule(self.update_rule_name)
@@ -134,6 +140,10 @@ class Solver:
         self.restore_best = bool(kwargs.pop("restore_best", True))
         self.keep_checkpoints = bool(kwargs.pop("keep_checkpoints", True))
         self.epoch_callback = kwargs.pop("epoch_callback", None)
+        factor = kwargs.pop("divergence_factor", DIVERGENCE_FACTOR)
+        self.divergence_factor = (
+            None if factor is None else check_number("divergence_factor", factor, 1.0, strict=True)
+        )
         extra = list(kwargs.pop("callbacks", None) or ())
         engine = kwargs.pop("engine", None)
         if kwargs:
@@ -194,10 +204,34 @@ class Solver:
                 raise ConfigError(f"X_{split} is empty; need at least one example")
             if not np.issubdtype(y.dtype, np.integer):
                 raise ConfigError(f"y_{split} must hold integer labels; got dtype {y.dtype}")
+            if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+                raise ConfigError(f"X_{split} must hold real numbers; got dtype {X.dtype}", "data")
             if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
                 raise ConfigError(f"X_{split} contains NaN or infinite values")
+            if y.min() < 0:
+                raise ConfigError(
+                    f"y_{split} holds the label {int(y.min())}; labels are class numbers >= 0",
+                    "data",
+                )
             setattr(self, f"X_{split}", X)
             setattr(self, f"y_{split}", y)
+
+    def _check_labels_fit_model(self) -> None:
+        """Every label must be one of the model's classes (NumPy's indexing would otherwise
+        wrap or clip a label of C or more without a word): one test-mode forward pass on one
+        example says how many classes the model has."""
+        scores = np.asarray(self.model.loss(self.X_train[:1]))
+        if scores.ndim != 2:
+            return  # not a classifier's scores: nothing to check against
+        classes = scores.shape[1]
+        for split in ("train", "val"):
+            top = int(getattr(self, f"y_{split}").max())
+            if top >= classes:
+                raise ConfigError(
+                    f"y_{split} holds the label {top}, but the model has {classes} classes "
+                    f"(labels 0..{classes - 1})",
+                    "data",
+                )
 
     def _reset(self) -> None:
         """Bookkeeping: histories, per-parameter optimiser configs, and the best parameters."""
@@ -251,7 +285,20 @@ class Solver:
     def _step(self) -> None:
         """One update on a random minibatch, computed by the engine."""
         idx = self._sample(self.X_train.shape[0], self.batch_size)
-        self.loss_history.append(self.engine.step(self.X_train[idx], self.y_train[idx]))
+        loss = self.engine.step(self.X_train[idx], self.y_train[idx])
+        if self.divergence_factor is not None and self.loss_history:
+            first = self.loss_history[0]
+            if loss > self.divergence_factor * max(first, 1.0):
+                raise TrainingDiverged(
+                    f"the training loss grew to {loss:.4g}, over {self.divergence_factor:g} "
+                    f"times its first value {first:.4g}"
+                )
+        self.loss_history.append(loss)
+
+    def _check_finite_params(self) -> None:
+        bad = [n for n, w in self.model.params.items() if not np.isfinite(w).all()]
+        if bad:
+            raise TrainingDiverged(f"parameter(s) {', '.join(bad)} are no longer finite")
 
     # ----------------------------------------------------------------------------------------
     # evaluation
@@ -320,13 +367,7 @@ class Solver:
                     try:
                         self._step()
                     except TrainingDiverged as exc:
-                        self.stop(
-                            "diverged",
-                            f"{exc} at iteration {t + 1} (epoch {self.epoch + 1}); training "
-                            f"stopped and the best parameters (val acc "
-                            f"{self.best_val_acc:f}) were kept",
-                        )
-                        print(f"Warning: {self.stopped_reason}", file=sys.stderr)
+                        self._diverged(exc, t)
                         break
                     self._t = t + 1
                     self._call("on_batch_end")
@@ -337,7 +378,11 @@ class Solver:
                         self._apply_learning_rates()
                     # Accuracies after the first iteration and at the end of every epoch.
                     if t == 0 or epoch_end or self._t == self.num_iterations:
-                        self._record_epoch()
+                        try:
+                            self._record_epoch()
+                        except TrainingDiverged as exc:
+                            self._diverged(exc, t)
+                            break
                     if interrupted():
                         self._save_interrupted()
         finally:
@@ -351,6 +396,14 @@ class Solver:
             self.engine.sync()
         self._call("on_train_end")
 
+    def _diverged(self, exc: TrainingDiverged, t: int) -> None:
+        self.stop(
+            "diverged",
+            f"{exc} at iteration {t + 1} (epoch {self.epoch + 1}); training stopped and the "
+            f"best parameters (val acc {self.best_val_acc:f}) were kept",
+        )
+        print(f"Warning: {self.stopped_reason}", file=sys.stderr)
+
     def _call(self, hook: str) -> None:
         for callback in self.callbacks:
             method = getattr(callback, hook, None)
@@ -359,7 +412,17 @@ class Solver:
 
     def _apply_learning_rates(self) -> None:
         """Set every learning rate for the epoch just begun: initial * schedule * decay**epoch."""
-        factor = self._schedule(self.epoch) * self.lr_decay**self.epoch
+        scheduled = self._schedule(self.epoch)
+        try:
+            factor = float(scheduled) * self.lr_decay**self.epoch
+        except (TypeError, ValueError):
+            factor = math.nan
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ConfigError(
+                f"lr_schedule returned {scheduled!r} at epoch {self.epoch}; expected a finite "
+                "number >= 0",
+                "lr_schedule",
+            )
         for name, config in self.optim_configs.items():
             if "learning_rate" not in config:
                 continue
@@ -369,6 +432,8 @@ class Solver:
     def _record_epoch(self) -> None:
         """Measure, record, keep the best parameters, then let the callbacks act."""
         self.engine.sync()
+        if self.divergence_factor is not None:
+            self._check_finite_params()
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )

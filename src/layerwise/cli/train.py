@@ -25,6 +25,8 @@ from layerwise.errors import ConfigError
 
 #: Printing and where output goes: the train command's own, not the recipe's.
 PRINT_EVERY = 100
+#: The exit status of a run that diverged (its folder is complete, with the best parameters).
+DIVERGED = 3
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -142,4 +144,5 @@ def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> 
     print(f"val accuracy: {metrics['val_acc']:f}")
     print(f"test accuracy: {metrics['test_acc']:f}")
     print(f"trained in {metrics['train_seconds']:.1f} s; run folder: {folder}")
-    return 0
+    stopped = result.solver.stopped_by
+    return DIVERGED if stopped is not None and stopped.kind == "diverged" else 0
