@@ -209,9 +209,10 @@ def test_three_layer_float64(tmp_path: Path) -> None:
 
 
 def test_one_iteration_per_epoch(tmp_path: Path) -> None:
-    # A batch larger than the training set: one iteration per epoch, and the Solver's first
-    # accuracy record is then the end of epoch 1. Rows must still be labelled by epoch.
-    argv = ["train", "--out", str(tmp_path / "r"), "--quiet", "--batch-size", "5000"]
+    # A batch of the whole training set (1257 digits; a larger one is refused): one iteration
+    # per epoch, and the Solver's first accuracy record is then the end of epoch 1. Rows must
+    # still be labelled by epoch.
+    argv = ["train", "--out", str(tmp_path / "r"), "--quiet", "--batch-size", "1257"]
     assert _run([*argv, "--epochs", "3"])[0] == 0
     m = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert m["iterations_per_epoch"] == 1 and len(m["loss_history"]) == 3
@@ -422,8 +423,11 @@ def _assert_one_line_error(rc: int, out: str, err: str, match: str) -> None:
         (["gradcheck", "--seed", "x"], r"--seed: expected an integer"),
         (["train", "--dropout", "1"], r"--dropout: expected a probability in \[0, 1\)"),
         (["train", "--activation", "gelu"], r"--activation: invalid choice: 'gelu'"),
-        (["train", "--norm", "batchnorm"], r"--norm: only model fc normalises, not two-layer"),
-        (["train", "--weight-init", "he"], r"--weight-init: only model fc"),
+        (
+            ["train", "--norm", "batchnorm"],
+            r"--norm: norm 'batchnorm': only model fc normalises, not two-layer",
+        ),
+        (["train", "--weight-init", "he"], r"--weight-init: weight_init 'he': only model fc"),
         (["train", "--lr-schedule", "linear"], r"--lr-schedule: expected cosine"),
         (["train", "--lr-schedule", "step:0"], r"step_size must be a positive integer"),
         (["train", "--early-stopping", "0"], r"--early-stopping: expected an integer >= 1"),

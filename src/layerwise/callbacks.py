@@ -23,6 +23,7 @@ shorthands for :class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`EpochFu
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,10 +172,10 @@ class ModelCheckpoint(Callback):
     """Write the full training state at every check: ``<base>_latest`` always and, with
     ``keep_every_epoch``, ``<base>_epoch_<e>`` at the end of every epoch (never a pickle)."""
 
-    def __init__(self, base: str, keep_every_epoch: bool = True) -> None:
-        if not isinstance(base, str) or not base:
+    def __init__(self, base: str | os.PathLike[str], keep_every_epoch: bool = True) -> None:
+        if not isinstance(base, (str, os.PathLike)) or not os.fspath(base):
             raise ConfigError(f"checkpoint_name must be a non-empty path; got {base!r}")
-        self.base = base
+        self.base = os.fspath(base)
         self.keep_every_epoch = bool(keep_every_epoch)
 
     def on_epoch_end(self, solver: Solver) -> None:

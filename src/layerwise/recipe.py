@@ -114,10 +114,16 @@ class Recipe:
             )
         if self.model != "fc":
             if self.network.normalization is not None:
-                raise ConfigError(f"only model fc normalises, not {self.model}", "norm")
+                raise ConfigError(
+                    f"norm {self.network.normalization!r}: only model fc normalises, not "
+                    f"{self.model}",
+                    "norm",
+                )
             if self.network.weight_init is not None:
                 raise ConfigError(
-                    f"only model fc takes weight_init, not {self.model}", "weight_init"
+                    f"weight_init {self.network.weight_init!r}: only model fc takes it, not "
+                    f"{self.model}",
+                    "weight_init",
                 )
         from layerwise.data import check_val_size
 
@@ -162,7 +168,9 @@ class Recipe:
         return cls(network=network, **{name: v[name] for name in _LOOP_FIELDS})
 
     def options(self) -> dict[str, Any]:
-        """The option values that make this recipe: ``Recipe.from_options(**r.options()) == r``."""
+        """The option values that make this recipe: ``Recipe.from_options(**r.options()) == r``
+        (but for update-rule settings that are no option, e.g. Adam's beta1 in a recipe read
+        from JSON: those only :meth:`replace` carries over)."""
         out = {name: getattr(self, name) for name in _LOOP_FIELDS}
         for option_name, field in _NETWORK_FIELDS.items():
             out[option_name] = getattr(self.network, field)
@@ -170,8 +178,14 @@ class Recipe:
         return out
 
     def replace(self, **values: Any) -> Recipe:
-        """A copy with some options changed, by option name (checked again)."""
-        return Recipe.from_options(**{**self.options(), **values})
+        """A copy with some options changed, by option name (checked again). The update rule's
+        own settings (``network.optimizer_options``, e.g. Adam's betas) are kept unless the
+        rule itself changes."""
+        new = Recipe.from_options(**{**self.options(), **values})
+        if new.network.optimizer != self.network.optimizer:
+            return new
+        network = new.network.replace(optimizer_options=dict(self.network.optimizer_options))
+        return dataclasses.replace(new, network=network)
 
     # ----------------------------------------------------------------------------------------
     # JSON
@@ -190,7 +204,7 @@ class Recipe:
         if not isinstance(fields, Mapping):
             raise ConfigError(f"a recipe must be a JSON object; got {fields!r}", "recipe")
         version = fields.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise ConfigError(
                 f"recipe schema_version {version!r} is not supported; expected {SCHEMA_VERSION}",
                 "schema_version",
@@ -213,8 +227,17 @@ class Recipe:
 
     def build_data(self) -> dict[str, np.ndarray]:
         """The dataset dict (``X_train, y_train, X_val, y_val, X_test, y_test``) it trains on."""
-        from layerwise.data import load_dataset
+        from layerwise.data import dataset_info, load_dataset
 
+        if self.data_dir is not None and dataset_info(self.dataset).offline:
+            from pathlib import Path
+
+            if not Path(self.data_dir).is_dir():
+                raise ConfigError(
+                    f"data_dir {self.data_dir!r} does not exist ({self.dataset} ships with its "
+                    "package and reads no folder; leave data_dir out)",
+                    "data_dir",
+                )
         return load_dataset(
             self.dataset,
             data_dir=self.data_dir,
@@ -277,9 +300,18 @@ class Recipe:
         from layerwise.solver import Solver
 
         settings = self.solver_options()
-        clash = sorted(set(settings) & set(extra))
+        clash = sorted((set(settings) | {"engine"}) & set(extra))
         if clash:
             raise ConfigError(f"build_solver: {clash} are the recipe's; change the recipe")
+        num_train = len(data["X_train"])
+        if self.batch_size > num_train:
+            # (The Solver itself allows it, as CS231n's does: one update per epoch, drawn with
+            # replacement. A recipe trains real data: a batch larger than the set is a mistake.)
+            raise ConfigError(
+                f"batch_size {self.batch_size} is larger than the {num_train} training examples; "
+                "expected at most that many",
+                "batch_size",
+            )
         engine = None
         if self.engine != "numpy":
             from layerwise.frameworks.engines import make_engine

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from layerwise.errors import ConfigError
 from layerwise.io import (
     RunDirError,
     create_run_dir,
+    fsync_folder,
     load_model,
     read_json,
     save_model,
@@ -202,12 +202,14 @@ class RunFolder:
 
     def archive_finished(self, epochs: int) -> Path:
         """Move a finished run's model and metrics to ``finished/epoch-<epochs>/`` (before a
-        resume extends it, so the finished results are never overwritten)."""
+        resume extends it, so the finished results are never overwritten); the model goes
+        last, so the folder reads as unfinished from the first move on."""
         dest = self.path / self.FINISHED / f"epoch-{epochs}"
         dest.mkdir(parents=True, exist_ok=True)
-        for name in (self.METRICS, self.METRICS_CSV, self.MODEL, "model.json"):
+        for name in (self.METRICS, self.METRICS_CSV, "model.json", self.MODEL):
             if (self.path / name).is_file():
-                shutil.copy2(self.path / name, dest / name)
+                os.replace(self.path / name, dest / name)
+        fsync_folder(self.path)
         return dest
 
     # ----------------------------------------------------------------------------------------
@@ -537,21 +539,23 @@ def _train(
     if resume:
         assert folder is not None
         if folder.is_finished():
-            finished_epochs = int(folder.recipe().epochs)
-            if recipe.epochs <= finished_epochs:
-                stopped = folder.read_metrics().get("stopped_reason")
-                how = f" ({stopped})" if stopped else ""
+            metrics = folder.read_metrics()
+            rows = metrics.get("epochs") or [{"epoch": 0}]
+            finished_epochs = int(rows[-1]["epoch"])
+            planned = int(folder.recipe().epochs)
+            if recipe.epochs <= planned:
+                stopped = metrics.get("stopped_reason")
+                trained = f"trained {finished_epochs}" + (f": {stopped}" if stopped else "")
                 raise ConfigError(
-                    f"{str(folder)!r} already finished its {finished_epochs} epochs{how}; pass "
-                    "a larger --epochs to train further",
+                    f"{str(folder)!r} already finished (planned {planned} epochs, {trained}); "
+                    "pass a larger --epochs to train further",
                     "epochs",
                 )
     require_engine(recipe.engine)  # a missing framework fails before data loading
     data = recipe.build_data() if data is None else data
     model = recipe.build_model(data)
-    if folder is not None and (not resume or recipe != folder.recipe()):
-        # Written before training, so even an interrupted run says what it was (and a resume
-        # that extends the run records its longer recipe).
+    if folder is not None and not resume:
+        # Written before training, so even an interrupted run says what it was.
         folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
     fit_on = data if train_data is None else train_data
     if verbose:
@@ -576,9 +580,13 @@ def _train(
     if resume:
         assert folder is not None
         solver.resume(folder.latest_checkpoint, fallback=[folder.previous_checkpoint])
-        if finished_epochs is not None:
+        if finished_epochs is not None:  # its results move aside: an extension never overwrites
             folder.archive_finished(finished_epochs)
-        elif solver.checkpoint_stopped_by is not None or solver.iteration >= solver.num_iterations:
+        if recipe != folder.recipe():  # only now: a refused resume leaves the run as it was
+            folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
+        if finished_epochs is None and (
+            solver.checkpoint_stopped_by is not None or solver.iteration >= solver.num_iterations
+        ):
             # Training had ended but the process died before the results were written: they
             # are written now from the checkpoint (the best parameters), without training.
             solver.stopped_by = solver.checkpoint_stopped_by

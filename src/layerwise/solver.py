@@ -120,6 +120,7 @@ class Solver:
         self.optim_config = optim.check_config(self.update_rule, kwargs.pop("optim_config", {}))
         self.lr_decay = check_number("lr_decay", kwargs.pop("lr_decay", 1.0), strict=True)
         self.batch_size = check_positive_int("batch_size", kwargs.pop("batch_size", 100))
+
         self.num_epochs = check_int("num_epochs", kwargs.pop("num_epochs", 10))
         self.num_train_samples = _check_optional_positive(
             "num_train_samples", kwargs.pop("num_train_samples", 1000)

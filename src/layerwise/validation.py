@@ -19,6 +19,7 @@ from layerwise.errors import ConfigError
 __all__ = [
     "DTYPES",
     "check_choice",
+    "check_fits_in_memory",
     "check_float_dtype",
     "check_int",
     "check_number",
@@ -127,6 +128,29 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
         shown = ", ".join(repr(c) for c in allowed)
         raise ConfigError(f"{name} must be one of {shown}; got {value!r}", name)
     return value
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory in bytes (None where the OS does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits_in_memory(what: str, nbytes: int) -> int:
+    """Refuse, before allocating, ``nbytes`` for ``what`` when they exceed the machine's
+    memory, with the size that was asked for."""
+    total = memory_bytes()
+    if total is not None and nbytes > total:
+        raise ConfigError(
+            f"{what} would need {nbytes / 2**30:,.1f} GiB, more than this machine's "
+            f"{total / 2**30:,.1f} GiB of memory; make it smaller",
+            "hidden",
+        )
+    return nbytes
 
 
 def check_float_dtype(dtype: Any, name: str = "dtype", any_float: bool = False) -> np.dtype:

@@ -247,7 +247,8 @@ def test_the_seeds_tensorflow_cifar_configuration(
     run = tmp_path / "tf-cifar"
     argv = ["train", "--engine", "tensorflow", "--dataset", "cifar10", "--data-dir"]
     argv += [str(small_cifar_dir), "--model", "fc", "--hidden", "100,100", "--activation"]
-    argv += ["sigmoid", "--update-rule", "adam", "--lr", "1e-3", "--batch-size", "100"]
+    # (batch 40: the small CIFAR files hold 40 training images; a larger batch is refused)
+    argv += ["sigmoid", "--update-rule", "adam", "--lr", "1e-3", "--batch-size", "40"]
     argv += ["--epochs", "2", "--weight-scale", "1", "--out", str(run)]
     _train(argv, capsys)
     assert json.loads((run / "config.json").read_text())["engine"] == "tensorflow"

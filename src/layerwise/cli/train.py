@@ -97,6 +97,15 @@ def _resume(args: argparse.Namespace) -> int:
     """Rebuild the run from its own config.json recipe, load its latest checkpoint, go on."""
     from layerwise.runs import RunFolder
 
+    given = _given_flags(args.argv)
+    allowed = {"--epochs", "--data-dir", "--resume", "--quiet", "--print-every"}
+    conflicts = sorted(given - allowed)
+    if conflicts:
+        raise UsageError(
+            f"argument --resume: {', '.join(conflicts)} cannot change a run that exists; a "
+            "resume continues with the run's own settings (only --epochs may raise its total, "
+            "and --data-dir say where its data has moved)"
+        )
     folder = RunFolder(args.resume)
     if not folder.config_path.is_file():
         raise UsageError(f"argument --resume: {str(folder)!r} holds no config.json of a run")
@@ -110,10 +119,17 @@ def _resume(args: argparse.Namespace) -> int:
         recipe = folder.recipe()
     except (ConfigError, ValueError) as e:
         raise UsageError(f"argument --resume: cannot read the run's settings: {e}") from None
-    if "--epochs" in args.argv:  # the one setting a resume may change: train for longer
+    if "--epochs" in given:  # the one setting a resume may change: train for longer
         recipe = recipe.replace(epochs=args.epochs)
+    if "--data-dir" in given:  # where the data is, not what is trained
+        recipe = recipe.replace(data_dir=str(Path(args.data_dir).resolve()))
     args.print_every = int(config.get("print_every", args.print_every))
     return _train(args, recipe, folder, resume=True)
+
+
+def _given_flags(argv: list[str]) -> set[str]:
+    """The long flags typed on the command line (``--lr 0.1`` and ``--lr=0.1`` alike)."""
+    return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
 
 
 def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> int:

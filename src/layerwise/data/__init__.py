@@ -106,7 +106,8 @@ def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
     """(num_training, num_validation) for ``val_size`` validation images of dataset ``name``,
     or None for its default split; raises ValueError naming a bad value. Needs no files, so a
     command line can be checked before any data is read."""
-    n_train = dataset_info(name).trainable
+    info = dataset_info(name)
+    n_train, least = info.trainable, info.min_split
     if val_size is None:
         return None
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Integral) or val_size < 1:
@@ -119,7 +120,14 @@ def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:
     if size >= n_train:
         raise ConfigError(
             f"val_size {size} leaves no training examples: {name} has {n_train:,} "
-            f"training images; expected 1 <= val_size < {n_train:,}",
+            f"training images; expected {least} <= val_size <= {n_train - least:,}",
+            "val_size",
+        )
+    if size < least or n_train - size < least:
+        raise ConfigError(
+            f"val_size {size} leaves {n_train - size:,} training examples; {name} needs at "
+            f"least {least} in each split (of its {n_train:,} training images): expected "
+            f"{least} <= val_size <= {n_train - least:,}",
             "val_size",
         )
     return n_train - size, size

@@ -28,7 +28,9 @@ class DatasetInfo:
     - num_classes; class_names: names by label, None when the label is its own name;
     - trainable: training images a validation split is taken from (``val_size`` < this);
     - default_val: the default number of validation images;
-    - offline: True when it ships with a package (no download).
+    - offline: True when it ships with a package (no download);
+    - min_split: the fewest images a training or validation split may have (digits splits
+      stratified by class, so each split needs one image per class).
     """
 
     name: str
@@ -39,6 +41,7 @@ class DatasetInfo:
     trainable: int
     default_val: int
     offline: bool = False
+    min_split: int = 1
 
 
 CATALOG: Mapping[str, DatasetInfo] = MappingProxyType(
@@ -52,6 +55,7 @@ CATALOG: Mapping[str, DatasetInfo] = MappingProxyType(
             digits._N_IMAGES - digits._N_TEST,
             180,
             offline=True,
+            min_split=digits._N_CLASSES,
         ),
         "mnist": DatasetInfo("mnist", "MNIST", (28, 28), 10, None, mnist._N_TRAIN, 5_000),
         "cifar10": DatasetInfo(

@@ -31,6 +31,7 @@ from layerwise.layers import (
     softmax_loss,
 )
 from layerwise.validation import (
+    check_fits_in_memory,
     check_float_dtype,
     check_number,
     check_positive_int,
@@ -160,6 +161,12 @@ class AffineStackNet:
             raise ConfigError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
         self.rng = rng
 
+        # Parameters, gradients and an update rule's state are a few copies of these bytes;
+        # refuse a size that cannot fit even once before trying to allocate it.
+        count = sum(d_in * d_out + d_out for d_in, d_out in itertools.pairwise(self.dims))
+        check_fits_in_memory(
+            f"{type(self).__name__} with layer sizes {self.dims}", count * self.dtype.itemsize
+        )
         scales = layer_scales(self.dims, self.weight_scale, weight_init)
         self.params = init_weights(self.dims, scales, self.dtype, self.seed, rng)
         self.bn_params: list[dict[str, Any]] = []
