@@ -67,6 +67,7 @@ class Route:
     body: bytes = b""
     declared_length: int | None = None  # Content-Length sent, if not len(body)
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between single bytes of the body (a stalled mirror)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class LoopbackServer:
     base: str
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -99,7 +101,14 @@ def http_server() -> Iterator[LoopbackServer]:
             for key, value in route.headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(route.body)
+            if route.trickle:
+                for i in range(len(route.body)):
+                    self.wfile.write(route.body[i : i + 1])
+                    self.wfile.flush()
+                    if server.stop.wait(route.trickle):
+                        return
+            else:
+                self.wfile.write(route.body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep the test output clean
@@ -114,6 +123,7 @@ def http_server() -> Iterator[LoopbackServer]:
     try:
         yield state["server"]
     finally:
+        state["server"].stop.set()  # a trickling handler stops at once
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)

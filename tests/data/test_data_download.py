@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ from layerwise.data import (
 from layerwise.data import checksum as checksum_module
 from layerwise.data.checksum import verify
 from layerwise.data.paths import cache_root
+from layerwise.errors import ConfigError
 
 if TYPE_CHECKING:  # only for annotations: "conftest" is ambiguous at run time
     from conftest import LoopbackServer
@@ -165,6 +168,21 @@ def test_a_verified_file_is_not_hashed_again_until_it_changes(
     assert calls == [path]
 
 
+def test_a_change_in_place_with_the_old_size_and_mtime_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "file.bin"
+    path.write_bytes(PAYLOAD)
+    remote = remote_for(PAYLOAD)
+    verify(path, remote)
+    st = path.stat()
+    time.sleep(0.01)  # a later ctime
+    with open(path, "r+b") as f:  # same inode, same size
+        f.write(bytes([PAYLOAD[0] ^ 0xFF]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime put back
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    with pytest.raises(ChecksumError):
+        verify(path, remote)
+
+
 def test_the_cache_is_keyed_by_the_expected_digest_too(tmp_path: Path) -> None:
     path = tmp_path / "file.bin"
     path.write_bytes(PAYLOAD)
@@ -276,6 +294,42 @@ def test_a_failing_first_mirror_falls_back_to_the_second(
     assert path.read_bytes() == PAYLOAD
     assert http_server.requests[-1] == "/b/file.bin"
     assert visible_files(tmp_path) == ["file.bin"]
+
+
+def test_a_trickling_mirror_hits_its_deadline_and_the_next_one_is_used(
+    tmp_path: Path, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One byte every 0.2 s never trips the 30 s read timeout; the overall deadline (1 s here)
+    # stops it, and the second mirror delivers.
+    monkeypatch.setenv("LAYERWISE_DOWNLOAD_DEADLINE", "1")
+    first = http_server.serve("/slow/file.bin", PAYLOAD, trickle=0.2)
+    second = http_server.serve("/b/file.bin", PAYLOAD)
+    start = time.monotonic()
+    path = fetch(remote_for(PAYLOAD, first, second), tmp_path, offline=False, progress=False)
+    assert time.monotonic() - start < 10
+    assert path.read_bytes() == PAYLOAD
+    assert http_server.requests == ["/slow/file.bin", "/b/file.bin"]
+    assert visible_files(tmp_path) == ["file.bin"]
+
+
+def test_a_trickling_only_mirror_fails_with_its_deadline_named(
+    tmp_path: Path, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAYERWISE_DOWNLOAD_DEADLINE", "0.5")
+    only = http_server.serve("/slow/file.bin", PAYLOAD, trickle=0.2)
+    with pytest.raises(MissingDataError, match=r"deadline of \d+ s"):
+        fetch(remote_for(PAYLOAD, only), tmp_path, offline=False, progress=False)
+    assert visible_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "soon", "nan"])
+def test_a_bad_deadline_setting_is_named(
+    tmp_path: Path, http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setenv("LAYERWISE_DOWNLOAD_DEADLINE", text)
+    url = http_server.serve("/a/file.bin", PAYLOAD)
+    with pytest.raises(ConfigError, match="LAYERWISE_DOWNLOAD_DEADLINE must be"):
+        fetch(remote_for(PAYLOAD, url), tmp_path, offline=False, progress=False)
 
 
 def test_gz_download_is_checked_on_its_payload(tmp_path: Path, http_server: LoopbackServer) -> None:

@@ -76,6 +76,9 @@ def _stamp(path: Path, remote: RemoteFile) -> dict[str, Any]:
         "checksum_of": remote.checksum_of,
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
+        # A change in place that keeps the size and puts the mtime back (os.utime) still moves
+        # the ctime, which no user can set: the record no longer vouches for the file.
+        "ctime_ns": st.st_ctime_ns,
         "inode": st.st_ino,
     }
 

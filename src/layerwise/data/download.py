@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import math
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from tqdm import tqdm
+
+from layerwise.errors import ConfigError
 
 from .checksum import describe_checksum, payload_digest, record_verified, verify
 from .errors import ChecksumError, CorruptFileError, MissingDataError
@@ -30,6 +34,13 @@ __all__ = ["TIMEOUT_S", "fetch", "fetch_all", "find_local"]
 
 #: Seconds to wait for a server to connect or to send the next block.
 TIMEOUT_S = 30.0
+#: The overall deadline of one file from one mirror: this many seconds, plus the time the
+#: file takes at MIN_RATE bytes per second; then the next mirror is tried. A server that
+#: trickles a byte now and then (never idle for TIMEOUT_S) cannot hang a command for ever.
+#: ``LAYERWISE_DOWNLOAD_DEADLINE`` (seconds) overrides it.
+DEADLINE_BASE_S = 60.0
+MIN_RATE = 100_000
+ENV_DEADLINE = "LAYERWISE_DOWNLOAD_DEADLINE"
 _CHUNK = 1 << 16
 _USER_AGENT = "layerwise-data/0.1 (+urllib)"
 
@@ -164,7 +175,7 @@ def _download_from(url: str, remote: RemoteFile, folder: Path, progress: bool | 
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            _copy_url(url, out, remote.name, progress)
+            _copy_url(url, out, remote.name, progress, remote.size)
             out.flush()
             os.fsync(out.fileno())
         actual, count = payload_digest(tmp, remote)
@@ -182,14 +193,33 @@ def _download_from(url: str, remote: RemoteFile, folder: Path, progress: bool | 
     return target
 
 
-def _copy_url(url: str, out: IO[bytes], name: str, progress: bool | None) -> None:
+def deadline_seconds(size: int | None) -> float:
+    """How long one file may take from one mirror (see :data:`DEADLINE_BASE_S`)."""
+    text = os.environ.get(ENV_DEADLINE, "").strip()
+    if text:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{ENV_DEADLINE} must be a number of seconds > 0; got {text!r}")
+        return value
+    return DEADLINE_BASE_S + (size if size is not None else 50_000_000) / MIN_RATE
+
+
+def _copy_url(
+    url: str, out: IO[bytes], name: str, progress: bool | None, size: int | None = None
+) -> None:
     opener = urllib.request.build_opener(_HttpsOnlyRedirects)
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    start = time.monotonic()
     with opener.open(request, timeout=TIMEOUT_S) as response:
         length = response.headers.get("Content-Length", "")
         total = int(length) if length.isdigit() else None
+        limit = deadline_seconds(total if total is not None else size)
+        deadline = start + limit
         received = 0
         with tqdm(
             total=total,
@@ -201,10 +231,17 @@ def _copy_url(url: str, out: IO[bytes], name: str, progress: bool | None) -> Non
             disable=not progress,
             leave=False,
         ) as bar:
-            while chunk := response.read(_CHUNK):
+            # read1: whatever has arrived (up to a chunk), so the deadline is checked between
+            # the trickles of a slow server, not after a full chunk.
+            while chunk := response.read1(_CHUNK):
                 out.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"the download did not finish within its deadline of {limit:.0f} s "
+                        f"({received} bytes received; {ENV_DEADLINE} sets it)"
+                    )
     # http.client does not complain when a server closes early; the length tells.
     if total is not None and received != total:
         raise CorruptFileError(f"download stopped after {received} of {total} bytes")
