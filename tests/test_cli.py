@@ -21,7 +21,7 @@ import layerwise
 from layerwise import cli
 from layerwise.checks import gradient_report, layers
 from layerwise.data import load_dataset
-from layerwise.io import load_model
+from layerwise.io import load_model, save_model
 from layerwise.options import DEFAULTS as OPTION_DEFAULTS
 from layerwise.runs import epoch_rows
 
@@ -634,3 +634,39 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None
     a, b = _load_params(tmp_path / "straight"), _load_params(run)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_evaluate_refuses_a_model_that_does_not_fit_its_dataset(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    from layerwise.models import TwoLayerNet
+
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    save_model(TwoLayerNet(input_dim=10, hidden_dim=4, num_classes=10), copy / "model.npz")
+    _assert_one_line_error(*_run(["evaluate", str(copy)]), r"takes 10 features .* has 64")
+    save_model(TwoLayerNet(input_dim=64, hidden_dim=4, num_classes=3), copy / "model.npz")
+    _assert_one_line_error(*_run(["evaluate", str(copy)]), r"has 3 classes, .* up to 9")
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["nan", "complex", "strings", "huge-hidden"],
+)
+def test_evaluate_refuses_a_damaged_model_file(
+    trained: dict[str, Any], tmp_path: Path, change: str
+) -> None:
+    copy = _copy_run(trained["run"], tmp_path / "run")
+    with np.load(copy / "model.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads((copy / "model.json").read_text())
+    if change == "nan":
+        arrays["theta1"] = arrays["theta1"] * np.nan
+    elif change == "complex":
+        arrays["theta1"] = arrays["theta1"].astype(complex)
+    elif change == "strings":
+        arrays["theta1_0"] = np.array(["x"] * len(arrays["theta1_0"]))
+    else:
+        meta["config"]["hidden_dim"] = 10**12
+        (copy / "model.json").write_text(json.dumps(meta))
+    np.savez(copy / "model.npz", **arrays)
+    _assert_one_line_error(*_run(["evaluate", str(copy)]), r"model|memory|theta")

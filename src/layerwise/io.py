@@ -365,6 +365,13 @@ def load_model(path: PathLike) -> Any:
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise ModelFileError(f"{npz_path}: not a readable parameter archive ({e})") from None
 
+    for k, arr in arrays.items():
+        if arr.dtype.kind != "f":
+            raise ModelFileError(
+                f"{npz_path}: array {k!r} holds {arr.dtype} values; a model's arrays are floats"
+            )
+        if not np.isfinite(arr).all():
+            raise ModelFileError(f"{npz_path}: array {k!r} holds NaN or infinite values")
     if set(arrays) != set(shapes):
         raise ModelFileError(
             f"{npz_path}: arrays {sorted(arrays)} do not match {json_path.name}'s {sorted(shapes)}"

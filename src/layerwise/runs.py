@@ -300,6 +300,22 @@ def recipe_from_legacy_config(config: dict[str, Any]) -> Recipe:
 # --------------------------------------------------------------------------------------------
 
 
+def check_model_fits_data(model: Any, data: dict[str, Any], where: str = "the model") -> None:
+    """Refuse a model whose input size or class count does not match the dataset's."""
+    dims = getattr(model, "dims", None)
+    if dims is None:
+        return
+    input_dim, num_classes = data_dims(data)
+    if dims[0] != input_dim:
+        raise ConfigError(
+            f"{where} takes {dims[0]} features per example, but the dataset has {input_dim}"
+        )
+    if dims[-1] < num_classes:
+        raise ConfigError(
+            f"{where} has {dims[-1]} classes, but the dataset's labels go up to {num_classes - 1}"
+        )
+
+
 def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     """Fraction of the N examples of X (N, ...) whose predicted class equals y (N,)."""
     if len(X) != len(y) or len(X) == 0:

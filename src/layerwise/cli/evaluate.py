@@ -30,7 +30,7 @@ def load_run(run_arg: str, data_dir: str | None) -> tuple[Any, Any, Any, Any]:
     The dataset is the run's own (its recipe names it), read from ``data_dir`` when given, else
     from the folder the run used.
     """
-    from layerwise.runs import RunFolder
+    from layerwise.runs import RunFolder, check_model_fits_data
 
     folder = RunFolder.open(run_arg)
     try:
@@ -42,6 +42,7 @@ def load_run(run_arg: str, data_dir: str | None) -> tuple[Any, Any, Any, Any]:
         recipe = recipe.replace(data_dir=data_dir)
     try:
         data = recipe.build_data()
+        check_model_fits_data(model, data, f"the model in {str(folder.model_path)!r}")
     except ConfigError as e:
         raise UsageError(str(e)) from None
     return folder, recipe, model, data
