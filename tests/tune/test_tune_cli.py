@@ -76,6 +76,9 @@ def test_without_dask_only_parallel_runs_need_the_extra(
         (["--grid", "lr=0.1", "--activation", "swish"], "argument --activation: invalid choice"),
         ([], "nothing to search"),
         (["--grid", "lr=0.1", "--val-size", "1437"], "val_size 1437 leaves no training examples"),
+        (["--grid", "lr=0.1", "--scheduler", ""], "'' is not a Dask scheduler address"),
+        (["--grid", "lr=0.1", "--scheduler", "garbage"], "expected [protocol://]host:port"),
+        (["--grid", "lr=0.1", "--scheduler", "tcp://"], "'tcp://' is not a Dask scheduler"),
     ],
 )
 def test_bad_command_lines_fail_in_one_line_before_any_training(
@@ -124,3 +127,22 @@ def test_units_with_hidden_layers_builds_that_many_layers(tmp_path: Path) -> Non
     model = json.loads((study / "best" / "model.json").read_text())
     assert model["config"]["hidden_dims"] == [8, 8, 8]
     assert results(study)["hidden_layers"] == 3
+
+
+@pytest.mark.parametrize("damage", ["garbage line in journal.log", "random bytes as study.db"])
+def test_a_damaged_study_storage_is_one_clean_line(tmp_path: Path, damage: str) -> None:
+    study = tmp_path / "s"
+    if damage.startswith("garbage"):
+        rc, _, err = run_tune("--grid", "lr=0.5", *TINY, "--jobs", "1", "--study", str(study))
+        assert rc == 0, err
+        with open(study / "journal.log", "a") as f:
+            f.write("garbage{\n")
+        argv = ["--grid", "lr=0.5", *TINY, "--jobs", "1", "--study", str(study)]
+    else:
+        study.mkdir()
+        (study / "study.db").write_bytes(bytes(range(256)) * 20)
+        argv = ["--grid", "lr=0.5", *TINY, "--jobs", "1", "--study", str(study)]
+    rc, out, err = run_tune(*argv)
+    assert rc == 2 and "Traceback" not in out + err
+    assert err.startswith("layerwise: error: the study storage ") and err.count("\n") == 1
+    assert "cannot be read" in err

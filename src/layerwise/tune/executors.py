@@ -138,7 +138,8 @@ class DaskExecutor:
             else:
                 self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
                 self.description = f"the Dask cluster at {scheduler}"
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
+            # ValueError/TypeError: an address Dask cannot parse ('', 'garbage', 'tcp://')
             self._close_cluster()
             where = scheduler or "a local cluster"
             raise ExecutorError(f"cannot start or reach {where}: {e}") from None

@@ -10,6 +10,7 @@ line's namespace).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def make_plan(args: Any) -> Plan:
     ]
     _check_first_configuration(train_argv, space, hidden_layers)
 
+    _check_scheduler(args.scheduler)
     folder = Path(args.study)
     _check_folder(folder)
     try:
@@ -155,6 +157,18 @@ def _check_first_configuration(
         )
     except ConfigError as e:
         raise PlanError(str(e)) from None
+
+
+#: A Dask scheduler address: [protocol://]host:port.
+_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^\s/:]+:\d{1,5}$")
+
+
+def _check_scheduler(address: str | None) -> None:
+    if address is not None and not _ADDRESS.match(address):
+        raise PlanError(
+            f"--scheduler: {address!r} is not a Dask scheduler address; expected "
+            "[protocol://]host:port, e.g. tcp://127.0.0.1:8786"
+        )
 
 
 def _check_folder(folder: Path) -> None:

@@ -183,11 +183,24 @@ def open_study(config: StudyConfig) -> tuple[optuna.Study, int]:
     Raises :class:`StudyError` when the folder holds a study made with other settings.
     """
     recover_journal(config)
-    storage = open_storage(config.storage_spec())
+    path = config.storage_spec()["path"]
+    try:
+        # Reading the storage replays it: a file that is not a study (random bytes as
+        # study.db, a line of garbage in journal.log) fails here, deep in Optuna or SQLite.
+        storage = open_storage(config.storage_spec())
+        names = optuna.get_all_study_names(storage)
+    except StudyError:
+        raise
+    except Exception as e:  # the third-party parsers' own errors: one line for the user
+        detail = " ".join(str(e).split())[:200]
+        raise StudyError(
+            f"the study storage {path!r} cannot be read ({type(e).__name__}: {detail}); it is "
+            "damaged or not an Optuna study: move it away to start a new study there"
+        ) from None
     sampler = make_sampler(config.sampler, config.sampler_seed)
     pruner = make_pruner(config.pruner)
     identity = config.identity()
-    if STUDY_NAME in optuna.get_all_study_names(storage):
+    if STUDY_NAME in names:
         study = optuna.load_study(
             study_name=STUDY_NAME, storage=storage, sampler=sampler, pruner=pruner
         )
@@ -231,6 +244,19 @@ def recover_journal(config: StudyConfig) -> None:
         if not data.endswith(b"\n"):
             with open(path, "r+b") as f:
                 f.truncate(data.rfind(b"\n") + 1)
+            data = data[: data.rfind(b"\n") + 1]
+        # Every line must be one JSON object: Optuna would fail on a bad one later, in the
+        # middle of the search, with a JSONDecodeError of its own.
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                ok = isinstance(json.loads(line), dict)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise StudyError(
+                    f"the study storage {str(path)!r} cannot be read (line {number} is not a "
+                    "journal entry); it is damaged: move it away to start a new study there"
+                )
 
 
 def trial_params(trial: FrozenTrial) -> dict[str, Any]:
