@@ -369,3 +369,10 @@ def test_layernorm_normalises_each_example_and_backward_numeric(rng):
 def test_norm_layers_check_shapes():
     with pytest.raises(ValueError, match="gamma"):
         layernorm_forward(np.ones((2, 3)), np.ones(2), np.zeros(3))
+
+
+def test_dropout_of_an_integer_array_is_computed_in_floats():
+    x = np.arange(1, 13).reshape(3, 4)
+    out, _ = dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 0})
+    assert out.dtype == np.float64 and np.isfinite(out).all()
+    assert set(np.unique(out / x)) <= {0.0, 2.0}

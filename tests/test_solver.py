@@ -450,3 +450,47 @@ def test_epoch_callback_exceptions_propagate(data):
         solver.train()
     with pytest.raises(ValueError, match="epoch_callback"):
         Solver(make_model(), data, epoch_callback=3)
+
+
+def test_bad_calls_get_a_named_error(data, tmp_path):
+    model = make_model()
+    solver = Solver(model, data, verbose=False, num_epochs=1)
+    with pytest.raises(ConfigError, match="num_samples must be a positive integer; got 0"):
+        solver.check_accuracy(data["X_val"], data["y_val"], num_samples=0)
+    broken = Solver(model, data, update_rule=lambda w, dw, c: None, verbose=False, num_epochs=1)
+    with pytest.raises(ConfigError, match=r"returned NoneType for parameter 'theta1'"):
+        broken.train()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match=r"checkpoint_name: cannot make the folder"):
+        Solver(model, data, checkpoint_name=str(tmp_path / "file" / "ckpt"), verbose=False)
+
+
+def test_labels_must_be_classes_of_the_model(data):
+    for bad, match in ((10, "label 10, but the model has"), (-1, "label -1; labels are")):
+        y = data["y_train"].copy()
+        y[3] = bad
+        with pytest.raises(ConfigError, match=match):
+            Solver(make_model(), {**data, "y_train": y}, verbose=False)
+    with pytest.raises(ConfigError, match="must hold real numbers; got dtype complex"):
+        Solver(make_model(), {**data, "X_train": data["X_train"].astype(complex)}, verbose=False)
+    with pytest.raises(ConfigError, match=r"data must be a dict"):
+        Solver(make_model(), None, verbose=False)  # type: ignore[arg-type]
+
+
+def test_an_lr_schedule_returning_nan_or_a_negative_factor_is_refused(data):
+    for value in (float("nan"), -0.5):
+        solver = Solver(
+            make_model(), data, lr_schedule=lambda epoch, v=value: v, verbose=False, num_epochs=2
+        )
+        with pytest.raises(ConfigError, match=r"lr_schedule returned .* at epoch 1"):
+            solver.train()
+
+
+def test_a_loss_growing_far_above_its_start_is_divergence(data):
+    solver = Solver(
+        make_model(), data, optim_config={"learning_rate": 1e6}, num_epochs=3, verbose=False
+    )
+    solver.train()
+    assert solver.stopped_by is not None and solver.stopped_by.kind == "diverged"
+    assert "over 1000 times its first value" in solver.stopped_by.message
+    assert all(np.isfinite(w).all() for w in solver.model.params.values())

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from layerwise.errors import ConfigError
+
 if TYPE_CHECKING:
     from layerwise.solver import Solver
 
@@ -71,7 +73,21 @@ class NumpyEngine:
         configs = solver.optim_configs
         rule = solver.update_rule
         for name, w in params.items():
-            params[name], configs[name] = rule(w, grads[name], configs[name])
+            result = rule(w, grads[name], configs[name])
+            if (
+                not isinstance(result, tuple)
+                or len(result) != 2
+                or not isinstance(result[0], np.ndarray)
+                or result[0].shape != w.shape
+                or not isinstance(result[1], dict)
+            ):
+                raise ConfigError(
+                    f"the update rule {getattr(rule, '__name__', rule)!r} returned "
+                    f"{type(result).__name__} for parameter {name!r}; an update rule returns "
+                    f"(next_w shaped {w.shape}, config dict)",
+                    "update_rule",
+                )
+            params[name], configs[name] = result
         return loss
 
     def sync(self) -> None:

@@ -290,6 +290,8 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
     if mode not in ("train", "test"):
         raise ConfigError(f"dropout: 'mode' must be 'train' or 'test'; got {mode!r}")
     x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):  # the scale 1 / (1 - p) is no integer
+        x = x.astype(np.float64)
     if mode == "test" or p == 0:
         return x, (dropout_param, None)
     if dropout_param.get("seed") is not None:

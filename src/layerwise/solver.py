@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import signal
 import sys
 import threading
@@ -129,6 +130,8 @@ class Solver:
             "num_val_samples", kwargs.pop("num_val_samples", None)
         )
         self.checkpoint_name = kwargs.pop("checkpoint_name", None)
+        if self.checkpoint_name is not None:
+            _check_writable_folder(Path(self.checkpoint_name).parent)
         self.print_every = check_positive_int("print_every", kwargs.pop("print_every", 10))
         self.verbose = bool(kwargs.pop("verbose", True))
         self.seed = check_seed("seed", kwargs.pop("seed", None))
@@ -313,6 +316,8 @@ class Solver:
                 f"X and y must hold the same number of examples; got {X.shape} and {y.shape}"
             )
         batch_size = check_positive_int("batch_size", batch_size)
+        if num_samples is not None:
+            num_samples = check_positive_int("num_samples", num_samples)
         N = X.shape[0]
         if N == 0:
             raise ConfigError("evaluation needs at least one example")
@@ -751,6 +756,21 @@ def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:
         bool(np.isfinite(X[i : i + rows_per_chunk]).all())
         for i in range(0, X.shape[0], rows_per_chunk)
     )
+
+
+def _check_writable_folder(folder: Path) -> None:
+    """Checkpoints go to ``folder``: make it, or refuse now rather than after an epoch."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(
+            f"checkpoint_name: cannot make the folder {str(folder)!r} ({e.strerror or e})",
+            "checkpoint_name",
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(
+            f"checkpoint_name: the folder {str(folder)!r} is not writable", "checkpoint_name"
+        )
 
 
 def _copy_arrays(arrays: dict[str, Array]) -> dict[str, Array]:
