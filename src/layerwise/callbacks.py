@@ -27,15 +27,16 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from layerwise.errors import ConfigError
 from layerwise.validation import check_number, check_positive_int
 
-if TYPE_CHECKING:
-    from layerwise.solver import Solver
+#: The Solver a hook is given (:class:`layerwise.solver.Solver`; not imported: the Solver
+#: imports this module).
+Solver = Any
 
 __all__ = [
     "Callback",

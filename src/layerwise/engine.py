@@ -20,14 +20,15 @@ An engine:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from layerwise.errors import ConfigError
 
-if TYPE_CHECKING:
-    from layerwise.solver import Solver
+#: The Solver a hook is given (:class:`layerwise.solver.Solver`; not imported: the Solver
+#: imports this module).
+Solver = Any
 
 __all__ = ["ENGINES", "Engine", "NumpyEngine", "TrainingDiverged"]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from layerwise import optim
+from layerwise import optim, training_state
 from layerwise.callbacks import (
     EarlyStopping,
     EpochFunction,
@@ -50,8 +50,6 @@ __all__ = ["Solver", "TrainingDiverged"]
 _REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
 #: A training loss this many times its first value (or 1, if larger) means the run diverged.
 DIVERGENCE_FACTOR = 1e3
-# Settings that must match between a checkpoint and the Solver resuming it.
-_RESUME_MUST_MATCH = ("update_rule", "batch_size", "num_train", "iterations_per_epoch")
 
 
 class Solver:
@@ -486,62 +484,6 @@ class Solver:
         )
         raise KeyboardInterrupt
 
-    def _checkpoint_state(self) -> tuple[dict[str, Array], dict[str, Any]]:
-        arrays: dict[str, Array] = {}
-        optim_scalars: dict[str, dict[str, Any]] = {}
-        for name, w in self.model.params.items():
-            arrays[f"param.{name}"] = w
-            arrays[f"best.{name}"] = self.best_params[name]
-            scalars = optim_scalars.setdefault(name, {})
-            for key, value in self.optim_configs[name].items():
-                if isinstance(value, np.ndarray):
-                    arrays[f"optim.{name}.{key}"] = value
-                else:
-                    scalars[key] = value
-        for name, value in self._model_buffers().items():
-            arrays[f"buffer.{name}"] = value
-        for name, value in self._best_buffers.items():
-            arrays[f"best_buffer.{name}"] = value
-        global_state: tuple[Any, ...] = tuple(np.random.get_state())
-        _, keys, pos, has_gauss, cached = global_state
-        arrays["global_rng.keys"] = np.asarray(keys)
-        get_rng_state = getattr(self.model, "get_rng_state", None)
-        meta = {
-            "settings": self._settings(),
-            "t": self._t,
-            "epoch": self.epoch,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-            "val_loss_history": self.val_loss_history,
-            "best_val_acc": self.best_val_acc,
-            "stopped_reason": self.stopped_reason,
-            "stopped_by": None if self.stopped_by is None else self.stopped_by.to_dict(),
-            "callback_state": {
-                cb.state_key: cb.get_state() for cb in self.callbacks if hasattr(cb, "state_key")
-            },
-            "optim_scalars": optim_scalars,
-            "base_lr": self._base_lr,
-            "solver_rng": None if self.rng is None else self.rng.bit_generator.state,
-            "model_rng": get_rng_state() if callable(get_rng_state) else None,
-            "global_rng": {"pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
-        }
-        return arrays, meta
-
-    def _settings(self) -> dict[str, Any]:
-        rule = self.update_rule_name
-        return {
-            "update_rule": rule if isinstance(rule, str) else getattr(rule, "__name__", "custom"),
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "num_train": int(self.X_train.shape[0]),
-            "iterations_per_epoch": self.iterations_per_epoch,
-            "lr_decay": self.lr_decay,
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "seed": self.seed,
-        }
-
     def save_checkpoint(self, base: str | Path | None = None) -> Path:
         """Write the full training state; returns the base path (without suffix).
 
@@ -550,7 +492,7 @@ class Solver:
         """
         if base is not None:
             self.engine.sync()
-            arrays, meta = self._checkpoint_state()
+            arrays, meta = training_state.capture(self)
             save_checkpoint(base, arrays, meta)
             return Path(base)
         if self.checkpoint_name is None:
@@ -561,7 +503,7 @@ class Solver:
         """``<name>_latest`` and, at the end of an epoch with ``keep_every_epoch``,
         ``<name>_epoch_<e>``; returns the latest one's base path."""
         self.engine.sync()
-        arrays, meta = self._checkpoint_state()
+        arrays, meta = training_state.capture(self)
         at_epoch_end = self._t % self.iterations_per_epoch == 0 and self._t > 0
         if keep_every_epoch and at_epoch_end:
             save_checkpoint(f"{name}_epoch_{self.epoch}", arrays, meta)
@@ -589,7 +531,7 @@ class Solver:
         for base in (path, *fallback):
             try:
                 arrays, meta = load_checkpoint(base)
-                state = self._parse_checkpoint(base, arrays, meta)
+                state = training_state.parse(self, base, arrays, meta)
             except CheckpointError as e:
                 first = first or e
                 problems.append(str(e))
@@ -599,154 +541,11 @@ class Solver:
                     f"Warning: {'; '.join(problems)}; resuming from {base} instead",
                     file=sys.stderr,
                 )
-            self._apply_checkpoint(state)
+            training_state.apply(self, state)
             self.resumed_from = Path(base)
             return self
         assert first is not None
         raise first
-
-    def _parse_checkpoint(
-        self, path: str | Path, arrays: dict[str, Array], meta: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Everything :meth:`resume` sets, checked against this Solver and its model."""
-        saved = meta.get("settings", {})
-        mine = self._settings()
-        if not isinstance(saved, dict):
-            raise CheckpointError(f"checkpoint {path} is damaged: 'settings' is {saved!r}")
-        for key in _RESUME_MUST_MATCH:
-            if saved.get(key) != mine[key]:
-                raise CheckpointError(
-                    f"checkpoint {path} was written with {key}={saved.get(key)!r}, but this "
-                    f"Solver has {key}={mine[key]!r}"
-                )
-        try:
-            return self._read_state(path, arrays, meta)
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            raise CheckpointError(f"checkpoint {path} is damaged ({what})") from None
-
-    def _read_state(
-        self, path: str | Path, arrays: dict[str, Array], meta: dict[str, Any]
-    ) -> dict[str, Any]:
-        def fail(what: str) -> CheckpointError:
-            return CheckpointError(f"checkpoint {path} does not fit: {what}")
-
-        def array(key: str, shape: tuple[int, ...]) -> Array:
-            if key not in arrays:
-                raise fail(f"array {key!r} is missing")
-            value = arrays[key]
-            if value.shape != shape or value.dtype.kind != "f":
-                raise fail(f"array {key!r} is {value.dtype} {value.shape}; expected floats {shape}")
-            return value.copy()
-
-        params = self.model.params
-        shapes = {n: tuple(np.shape(w)) for n, w in params.items()}
-        state: dict[str, Any] = {
-            "params": {n: array(f"param.{n}", s) for n, s in shapes.items()},
-            "best": {n: array(f"best.{n}", s) for n, s in shapes.items()},
-        }
-        scalars = meta["optim_scalars"]
-        configs: dict[str, dict[str, Any]] = {}
-        for n in params:
-            entry = scalars.get(n, {})
-            if not isinstance(entry, dict):
-                raise fail(f"optimizer settings of {n!r} are {entry!r}")
-            configs[n] = dict(entry)
-        for key in arrays:
-            if key.startswith("optim."):
-                _, n, slot = key.split(".", 2)
-                if n not in shapes:
-                    raise fail(f"optimizer state {key!r} names no parameter of the model")
-                configs[n][slot] = array(key, shapes[n])
-        if "t" in next(iter(configs.values()), {}):
-            for n, c in configs.items():
-                c["t"] = check_int(f"optimizer step count of {n}", c["t"])
-        state["optim_configs"] = configs
-        expected = {k: tuple(np.shape(v)) for k, v in self._model_buffers().items()}
-        for prefix in ("buffer.", "best_buffer."):
-            found = {k[len(prefix) :] for k in arrays if k.startswith(prefix)}
-            if found and found != set(expected):
-                raise fail(f"buffers {sorted(found)}; the model has {sorted(expected)}")
-            state[prefix] = {k: array(prefix + k, expected[k]) for k in found}
-        t = check_int("t", meta["t"])
-        epoch = check_int("epoch", meta["epoch"])
-        histories = {}
-        for key in ("loss_history", "train_acc_history", "val_acc_history", "val_loss_history"):
-            values = meta[key]
-            if not isinstance(values, list):
-                raise fail(f"{key} is {type(values).__name__}, not a list")
-            histories[key] = [math.nan if v is None else float(v) for v in values]
-        if len(histories["loss_history"]) != t:
-            raise fail(f"{len(histories['loss_history'])} losses for {t} iterations")
-        if t > self.num_iterations and t > epoch * self.iterations_per_epoch + 1:
-            raise fail(f"iteration {t} is beyond epoch {epoch}")
-        stopped = meta.get("stopped_by")
-        state.update(
-            stopped_by=None
-            if not stopped
-            else StopReason(str(stopped["kind"]), str(stopped["message"])),
-            t=t,
-            epoch=epoch,
-            histories=histories,
-            best_val_acc=float(meta["best_val_acc"]),
-            base_lr={str(k): float(v) for k, v in meta["base_lr"].items()},
-        )
-        # Checkpoints written before callbacks existed kept early stopping's state at the top.
-        states = meta.get("callback_state") or {"early_stopping": meta}
-        state["callbacks"] = {}
-        for cb in self.callbacks:
-            name = getattr(cb, "state_key", None)
-            if name is not None and states.get(name) is not None:
-                copy.deepcopy(cb).set_state(states[name])  # raises on garbage
-                state["callbacks"][name] = states[name]
-        solver_rng = meta["solver_rng"]
-        if solver_rng is not None:
-            if self.rng is None:
-                raise CheckpointError(f"checkpoint {path} used a Solver seed; pass seed= too")
-            copy.deepcopy(self.rng).bit_generator.state = solver_rng
-        state["solver_rng"] = solver_rng
-        model_rng = meta["model_rng"]
-        model_gen = getattr(self.model, "rng", None)
-        if model_rng is not None and isinstance(model_gen, np.random.Generator):
-            copy.deepcopy(model_gen).bit_generator.state = model_rng
-        state["model_rng"] = model_rng
-        g = meta["global_rng"]
-        keys = arrays["global_rng.keys"]
-        global_state = ("MT19937", keys, int(g["pos"]), int(g["has_gauss"]), float(g["cached"]))
-        np.random.RandomState().set_state(global_state)  # raises on garbage
-        state["global_rng"] = global_state
-        return state
-
-    def _apply_checkpoint(self, state: dict[str, Any]) -> None:
-        """Set what :meth:`_parse_checkpoint` read (it cannot fail any more)."""
-        for name, value in state["params"].items():
-            self.model.params[name] = value
-        self.best_params = state["best"]
-        self.optim_configs = state["optim_configs"]
-        if state["buffer."]:
-            self.model.set_buffers(state["buffer."])
-        self._best_buffers = state["best_buffer."]
-        self._t = state["t"]
-        self.epoch = state["epoch"]
-        for key, values in state["histories"].items():
-            setattr(self, key, values)
-        self.best_val_acc = state["best_val_acc"]
-        self.stopped_by = None  # resuming means going on; why the run had stopped is kept here:
-        self.checkpoint_stopped_by = state["stopped_by"]
-        for cb in self.callbacks:
-            name = getattr(cb, "state_key", None)
-            if name in state["callbacks"]:
-                cb.set_state(state["callbacks"][name])
-        self._base_lr = state["base_lr"]
-        if state["solver_rng"] is not None and self.rng is not None:
-            self.rng.bit_generator.state = state["solver_rng"]
-        set_rng_state = getattr(self.model, "set_rng_state", None)
-        if state["model_rng"] is not None and callable(set_rng_state):
-            set_rng_state(state["model_rng"])
-        np.random.set_state(state["global_rng"])
-        self.engine.reset()
 
 
 def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:
