@@ -21,10 +21,11 @@ before recipes existed (its flat settings are converted).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,15 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[RunFolder]:
+        """:meth:`lock` for the duration of a block, then :meth:`release`."""
+        self.lock()
+        try:
+            yield self
+        finally:
+            self.release()
 
     def release(self) -> None:
         """Let go of the folder (the lock; the claim file stays)."""
@@ -495,26 +505,9 @@ def train_run(
     :class:`~layerwise.errors.LayerwiseError` subclasses; Ctrl-C writes a checkpoint (with a
     folder) and propagates KeyboardInterrupt.
     """
-    if folder is None:
-        if resume:
-            raise ConfigError("train_run: resume needs the run folder")
-        return _train(
-            recipe,
-            None,
-            False,
-            data,
-            train_data,
-            verbose,
-            print_every,
-            progress,
-            callbacks,
-            restore_best,
-            figures,
-            extra_config,
-            say,
-        )
-    folder.lock()
-    try:
+    if resume and folder is None:
+        raise ConfigError("train_run: resume needs the run folder")
+    with folder.held() if folder is not None else contextlib.nullcontext():
         return _train(
             recipe,
             folder,
@@ -530,8 +523,6 @@ def train_run(
             extra_config,
             say,
         )
-    finally:
-        folder.release()
 
 
 def _train(

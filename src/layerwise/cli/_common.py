@@ -54,6 +54,17 @@ def int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def add_print_every(parser: argparse.ArgumentParser, default: int = 100) -> None:
+    """``--print-every N``: the loss line every N iterations (train and compare)."""
+    parser.add_argument(
+        "--print-every",
+        type=int_at_least(1),
+        default=default,
+        metavar="N",
+        help="print the loss every N iterations",
+    )
+
+
 def option_type(option: Option, keep_text: bool = False) -> Callable[[str], Any]:
     """An argparse type that checks text with ``option``'s constraint; returns the value, or
     the text itself with ``keep_text`` (tune passes fixed options on as text)."""

@@ -14,9 +14,9 @@ from typing import Any
 from layerwise.cli._common import (
     PROG,
     DefaultsFormatter,
+    add_print_every,
     add_recipe_options,
     as_usage_error,
-    int_at_least,
     recipe_values,
 )
 from layerwise.engine import ENGINES
@@ -59,13 +59,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     compare.add_argument(
         "--quiet", action="store_true", help="print only the table, not each training's lines"
     )
-    compare.add_argument(
-        "--print-every",
-        type=int_at_least(1),
-        default=100,
-        metavar="N",
-        help="print the loss every N iterations",
-    )
+    add_print_every(compare)
     add_recipe_options(compare, skip=("engine",))
     compare.set_defaults(func=run)
     return compare

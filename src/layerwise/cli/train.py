@@ -16,9 +16,9 @@ from layerwise.cli._common import (
     PROG,
     DefaultsFormatter,
     UsageError,
+    add_print_every,
     add_recipe_options,
     as_usage_error,
-    int_at_least,
     recipe_values,
 )
 from layerwise.errors import ConfigError
@@ -45,13 +45,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="RUN",
         help="run folder to create (must not exist or be empty; default: runs/<time>-<name>)",
     )
-    train.add_argument(
-        "--print-every",
-        type=int_at_least(1),
-        default=PRINT_EVERY,
-        metavar="N",
-        help="print the loss every N iterations",
-    )
+    add_print_every(train, PRINT_EVERY)
     train.add_argument("--quiet", action="store_true", help="print only the final results")
     train.add_argument(
         "--resume",
