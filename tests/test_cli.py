@@ -670,3 +670,29 @@ def test_evaluate_refuses_a_damaged_model_file(
         (copy / "model.json").write_text(json.dumps(meta))
     np.savez(copy / "model.npz", **arrays)
     _assert_one_line_error(*_run(["evaluate", str(copy)]), r"model|memory|theta")
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--hidden", "1000000000"], r"--hidden: TwoLayerNet .* would need [\d.,]+ GiB, more than"),
+        (["--batch-size", str(10**12)], r"--batch-size: batch_size 1000000000000 is larger than"),
+        (["--dataset", "digits", "--data-dir", "/no/such/dir"], r"--data-dir: data_dir"),
+    ],
+)
+def test_sizes_and_folders_that_cannot_work_are_refused_before_anything_is_written(
+    tmp_path: Path, argv: list[str], match: str
+) -> None:
+    _assert_one_line_error(*_run(["train", *argv, "--out", str(tmp_path / "r")]), match)
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_refuses_options_that_would_change_the_run(trained: dict[str, Any]) -> None:
+    run = trained["run"]
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    _assert_one_line_error(
+        *_run(["train", "--resume", str(run), "--lr", "0.1", "--hidden", "8"]),
+        r"--resume: --hidden, --lr cannot change a run that exists",
+    )
+    _assert_one_line_error(*_run(["train", "--resume", str(run)]), r"already finished")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

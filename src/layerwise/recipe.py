@@ -276,6 +276,18 @@ class Recipe:
         constructor: Any = model_cls  # each class has its own keywords
         return constructor(**common, **dims)
 
+    def check_data(self, data: Mapping[str, Any]) -> None:
+        """Refuse training data this recipe cannot train on: a batch larger than the
+        training set. (The Solver itself allows that, as CS231n's does: one update per epoch,
+        drawn with replacement; a recipe trains real data, where it is a mistake.)"""
+        num_train = len(data["X_train"])
+        if self.batch_size > num_train:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is larger than the {num_train} training examples; "
+                "expected at most that many",
+                "batch_size",
+            )
+
     def solver_options(self) -> dict[str, Any]:
         """The :class:`~layerwise.solver.Solver` keywords of the training recipe itself."""
         return {
@@ -303,15 +315,7 @@ class Recipe:
         clash = sorted((set(settings) | {"engine"}) & set(extra))
         if clash:
             raise ConfigError(f"build_solver: {clash} are the recipe's; change the recipe")
-        num_train = len(data["X_train"])
-        if self.batch_size > num_train:
-            # (The Solver itself allows it, as CS231n's does: one update per epoch, drawn with
-            # replacement. A recipe trains real data: a batch larger than the set is a mistake.)
-            raise ConfigError(
-                f"batch_size {self.batch_size} is larger than the {num_train} training examples; "
-                "expected at most that many",
-                "batch_size",
-            )
+        self.check_data(data)
         engine = None
         if self.engine != "numpy":
             from layerwise.frameworks.engines import make_engine

@@ -560,6 +560,7 @@ def _train(
                 )
     require_engine(recipe.engine)  # a missing framework fails before data loading
     data = recipe.build_data() if data is None else data
+    recipe.check_data(data if train_data is None else train_data)
     model = recipe.build_model(data)
     if folder is not None and not resume:
         # Written before training, so even an interrupted run says what it was.
