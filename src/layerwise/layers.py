@@ -29,6 +29,31 @@ NORM_EPS = 1e-5
 AffineCache = tuple[Array, Array, Array]
 
 
+def _numbers(where: str, name: str, value: Any, min_ndim: int = 0) -> Array:
+    """``value`` as an array of real numbers (float, int or unsigned), or ConfigError naming
+    it: None, text, ragged lists, complex, object and boolean arrays are refused."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ConfigError(f"{where}: {name} must be an array of numbers; got {value!r}", name)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+        raise ConfigError(f"{where}: {name} is not an array of numbers ({e})", name) from None
+    if arr.dtype.kind not in "fiu":
+        raise ConfigError(f"{where}: {name} must hold real numbers; got dtype {arr.dtype}", name)
+    if arr.ndim < min_ndim:
+        raise ConfigError(
+            f"{where}: {name} must have at least {min_ndim} dimension(s); got shape {arr.shape}",
+            name,
+        )
+    return arr
+
+
+def _float_numbers(where: str, name: str, value: Any, min_ndim: int = 0) -> Array:
+    """:func:`_numbers`, as floats (an integer input is computed in float64)."""
+    arr = _numbers(where, name, value, min_ndim)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+
+
 # --------------------------------------------------------------------------------------------
 # Affine (fully connected)
 # --------------------------------------------------------------------------------------------
@@ -46,20 +71,35 @@ def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, Affine
     - out: (m, h)
     - cache: (x, theta, theta0)
     """
-    x = np.asarray(x)
+    x = _numbers("affine_forward", "x", x)
+    theta = _numbers("affine_forward", "theta", theta)
+    theta0 = _numbers("affine_forward", "theta0", theta0)
     if x.ndim < 1 or theta.ndim != 2:
         raise ConfigError(
             f"affine_forward expects x of shape (m, d_1, ..., d_k) and theta of shape (d, h); "
             f"got x {x.shape} and theta {theta.shape}"
         )
     m = x.shape[0]
+    if m == 0:
+        raise ConfigError(
+            f"affine_forward: x holds no examples (shape {x.shape}); expected m >= 1", "x"
+        )
     x_rows = x.reshape(m, -1)
     if x_rows.shape[1] != theta.shape[0]:
         raise ConfigError(
             f"affine_forward: x flattens to {x_rows.shape} but theta has shape {theta.shape}; "
             f"expected theta of shape ({x_rows.shape[1]}, h)"
         )
+    try:
+        np.broadcast_shapes(theta0.shape, (m, theta.shape[1]))
+    except ValueError:
+        raise ConfigError(
+            f"affine_forward: theta0 has shape {theta0.shape}; expected ({theta.shape[1]},)",
+            "theta0",
+        ) from None
     out = x_rows @ theta
+    if out.dtype != np.result_type(out, theta0):
+        out = out.astype(np.result_type(out, theta0))
     out += theta0  # in place: no second (m, h) temporary
     return out, (x, theta, theta0)
 
@@ -89,7 +129,14 @@ def affine_param_grads(dout: Array, cache: AffineCache) -> tuple[Array, Array]:
     A network's first layer needs no input gradient; skipping it saves a third of that layer's
     matrix products during training.
     """
-    x, _, theta0 = cache
+    x, theta, theta0 = cache
+    dout = _numbers("affine_backward", "dout", dout)
+    if dout.shape != (x.shape[0], theta.shape[1]):
+        raise ConfigError(
+            f"affine_backward: dout has shape {dout.shape}; the layer's output had shape "
+            f"{(x.shape[0], theta.shape[1])}",
+            "dout",
+        )
     x_rows = x.reshape(x.shape[0], -1)
     return x_rows.T @ dout, _sum_to_shape(dout, np.shape(theta0))
 
@@ -113,7 +160,7 @@ def _sum_to_shape(g: Array, shape: tuple[int, ...]) -> Array:
 
 def relu_forward(x: Array) -> tuple[Array, Array]:
     """ReLU, ``max(x, 0)``. x: any shape. Returns (out shaped like x, cache = x)."""
-    x = np.asarray(x)
+    x = _numbers("relu_forward", "x", x)
     return np.maximum(x, 0), x
 
 
@@ -130,7 +177,7 @@ def sigmoid_forward(x: Array) -> tuple[Array, Array]:
 
     x: any shape. Returns (out shaped like x, cache = out).
     """
-    x = np.asarray(x)
+    x = _float_numbers("sigmoid_forward", "x", x)
     # exp(-|x|) never overflows; the two branches are the same function rearranged so that
     # neither divides by an infinite value.
     e = np.exp(-np.abs(x))
@@ -150,7 +197,7 @@ def tanh_forward(x: Array) -> tuple[Array, Array]:
 
     x: any shape. Returns (out shaped like x, cache = out).
     """
-    out = np.tanh(np.asarray(x))
+    out = np.tanh(_numbers("tanh_forward", "x", x))
     return out, out
 
 
@@ -170,7 +217,7 @@ def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> t
     slope = float((leaky_param or {}).get("slope", LEAKY_SLOPE))
     if not np.isfinite(slope) or slope < 0:
         raise ConfigError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
-    x = np.asarray(x)
+    x = _numbers("leaky_relu_forward", "x", x)
     return np.where(x > 0, x, slope * x), (x, slope)
 
 
@@ -182,6 +229,7 @@ def leaky_relu_backward(dout: Array, cache: Any) -> Array:
 
 
 def _check_same_shape(where: str, dout: Array, ref: Array) -> None:
+    _numbers(where, "dout", dout)
     if np.shape(dout) != np.shape(ref):
         raise ConfigError(
             f"{where}: dout has shape {np.shape(dout)} but the forward input had shape "
@@ -196,10 +244,12 @@ def _check_same_shape(where: str, dout: Array, ref: Array) -> None:
 
 def _check_scores_labels(where: str, x: Array, y: Any) -> tuple[Array, Array]:
     """Validate class scores (m, C) and integer labels (m,) with 0 <= y[i] < C."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ConfigError(f"{where}: scores must have shape (m, C); got shape {x.shape}")
-    y = np.asarray(y)
+    x = _float_numbers(where, "scores", x)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ConfigError(
+            f"{where}: scores must have shape (m, C) with m, C >= 1; got shape {x.shape}"
+        )
+    y = _numbers(where, "labels", y)
     if y.shape != (x.shape[0],):
         raise ConfigError(
             f"{where}: labels must have shape ({x.shape[0]},) to match scores {x.shape}; "
@@ -283,15 +333,17 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
 
     Returns (out shaped like x, cache = (dropout_param, mask)).
     """
+    if not isinstance(dropout_param, dict):
+        raise ConfigError(
+            f"dropout: dropout_param must be a dict with 'p' and 'mode'; got {dropout_param!r}"
+        )
     p = dropout_param.get("p", 0.0)
     mode = dropout_param.get("mode", "train")
     if not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
         raise ConfigError(f"dropout: 'p' is the drop probability and must be in [0, 1); got {p!r}")
     if mode not in ("train", "test"):
         raise ConfigError(f"dropout: 'mode' must be 'train' or 'test'; got {mode!r}")
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):  # the scale 1 / (1 - p) is no integer
-        x = x.astype(np.float64)
+    x = _float_numbers("dropout_forward", "x", x)  # the scale 1 / (1 - p) is no integer
     if mode == "test" or p == 0:
         return x, (dropout_param, None)
     if dropout_param.get("seed") is not None:
@@ -329,6 +381,8 @@ def batchnorm_forward(
     Train mode normalises with the batch statistics; test mode with the running ones.
     Returns (out (m, D), cache).
     """
+    if not isinstance(bn_param, dict):
+        raise ConfigError(f"batchnorm: bn_param must be a dict with 'mode'; got {bn_param!r}")
     mode = bn_param.get("mode")
     if mode not in ("train", "test"):
         raise ConfigError(f"batchnorm: bn_param['mode'] must be 'train' or 'test'; got {mode!r}")
@@ -401,7 +455,11 @@ def layernorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
 
 
 def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:
-    x = np.asarray(x)
+    x = _float_numbers(where, "x", x)
+    _numbers(where, "gamma", gamma)
+    _numbers(where, "beta", beta)
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ConfigError(f"{where}: x holds no examples (shape {x.shape}); expected m >= 1")
     if x.ndim != 2 or np.shape(gamma) != (x.shape[1],) or np.shape(beta) != (x.shape[1],):
         raise ConfigError(
             f"{where}: expected x of shape (m, D) with gamma and beta of shape (D,); got x "
