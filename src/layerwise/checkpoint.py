@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import zipfile
 from collections.abc import Sequence
@@ -31,7 +32,13 @@ from typing import Any
 import numpy as np
 
 from layerwise.errors import LayerwiseError
-from layerwise.io import read_json, remove_stale_temporaries, write_bytes, write_json
+from layerwise.io import (
+    read_json,
+    remove_stale_temporaries,
+    to_jsonable,
+    write_bytes,
+    write_json,
+)
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -70,7 +77,15 @@ def save_checkpoint(base: str | Path, arrays: dict[str, np.ndarray], meta: dict[
         "npz_sha256": hashlib.sha256(data).hexdigest(),
         "npz_bytes": len(data),
     }
-    write_json(json_path, {**manifest, **meta})
+    content = to_jsonable({**manifest, **meta})
+    write_json(json_path, {**content, "meta_sha256": _meta_digest(content)})
+
+
+def _meta_digest(content: dict[str, Any]) -> str:
+    """SHA-256 of the JSON content (without its own digest), in a canonical form: a changed
+    digit anywhere in the file (bit rot, a hand edit) is detected on load."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def rotate(base: str | Path, previous: str | Path) -> None:
@@ -105,6 +120,12 @@ def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
         data = npz_path.read_bytes()
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {e}") from None
+    if version >= 2:
+        content = {k: v for k, v in meta.items() if k != "meta_sha256"}
+        if meta.get("meta_sha256") != _meta_digest(content):
+            raise CheckpointError(
+                f"{json_path} is damaged: its content does not match the digest it records"
+            )
     if version >= 2 and hashlib.sha256(data).hexdigest() != meta.get("npz_sha256"):
         raise CheckpointError(
             f"{npz_path} and {json_path} do not belong together (the arrays' SHA-256 is not the "
@@ -112,7 +133,10 @@ def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
             "come from two checkpoints"
         )
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as f:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file under the .npz name
+            raise ValueError("it is not an .npz archive")
+        with loaded as f:
             arrays = {name: f[name] for name in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {exc}") from None

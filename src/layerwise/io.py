@@ -90,12 +90,15 @@ def _atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             os.fsync(f.fileno())
         os.replace(tmp_name, dest)
         fsync_folder(dest.parent)  # the rename itself survives a power loss
-    except BaseException:
+    except BaseException as e:
         # BaseException so that a KeyboardInterrupt mid-write also cleans up.
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and str(dest) not in str(e):
+            # e.g. ENOSPC: say which file could not be written
+            raise OSError(e.errno, f"cannot write {str(dest)!r}: {e.strerror}") from e
         raise
 
 
@@ -162,7 +165,7 @@ def write_npz(path: PathLike, arrays: Mapping[str, Any]) -> None:
     write_bytes(path, buf.getvalue())
 
 
-def _to_jsonable(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
     """Convert NumPy values, paths and tuples to plain JSON types.
 
     Non-finite floats (NaN, inf: the loss of a diverged run) become ``None`` so the file stays
@@ -173,12 +176,12 @@ def _to_jsonable(obj: Any) -> Any:
         for k, v in obj.items():
             if not isinstance(k, str):
                 raise TypeError(f"JSON object keys must be strings; got key {k!r}")
-            out[k] = _to_jsonable(v)
+            out[k] = to_jsonable(v)
         return out
     if isinstance(obj, np.ndarray):
-        return _to_jsonable(obj.tolist())
+        return to_jsonable(obj.tolist())
     if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
@@ -197,7 +200,7 @@ def _to_jsonable(obj: Any) -> Any:
 
 def write_json(path: PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as indented, strict JSON (NaN/inf written as null)."""
-    text = json.dumps(_to_jsonable(obj), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
     with _atomic_open(path, "w") as f:
         f.write(text)
 
@@ -207,7 +210,7 @@ def read_json(path: PathLike) -> Any:
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{str(p)!r} is not valid JSON: {e}") from None
 
 
@@ -228,7 +231,7 @@ def write_csv(path: PathLike, rows: Sequence[Mapping[str, Any]]) -> None:
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else _to_jsonable(v)) for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else to_jsonable(v)) for k, v in row.items()})
     with _atomic_open(path, "w") as f:
         f.write(buf.getvalue())
 
@@ -297,7 +300,7 @@ def save_model(model: Any, path: PathLike) -> Path:
     if buffers:
         meta["buffer_shapes"] = _shapes_of("buffer", buffers)
     # Serialise the metadata first: an unserialisable config must fail before any file changes.
-    meta_text = json.dumps(_to_jsonable(meta), indent=2, allow_nan=False) + "\n"
+    meta_text = json.dumps(to_jsonable(meta), indent=2, allow_nan=False) + "\n"
     npz_path, json_path = _model_paths(path)
     write_npz(npz_path, {**params, **{BUFFER_PREFIX + k: v for k, v in buffers.items()}})
     with _atomic_open(json_path, "w") as f:
@@ -360,7 +363,10 @@ def load_model(path: PathLike) -> Any:
 
     try:
         # allow_pickle=False: a model file must never be able to run code when loaded.
-        with np.load(npz_path, allow_pickle=False) as npz:
+        loaded = np.load(npz_path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file under the .npz name
+            raise ValueError("it is not an .npz archive")
+        with loaded as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise ModelFileError(f"{npz_path}: not a readable parameter archive ({e})") from None

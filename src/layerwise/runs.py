@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from layerwise.io import (
     fsync_folder,
     load_model,
     read_json,
+    remove_stale_temporaries,
     save_model,
     write_csv,
     write_json,
@@ -63,6 +65,8 @@ class RunFolder:
     LOCK = ".run.lock"
     #: Where a finished run's model and metrics go when a resume extends it.
     FINISHED = "finished"
+    #: A finished run's results, in the order they are moved away (the model last).
+    RESULTS = ("metrics.json", "metrics.csv", "model.json", "model.npz")
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -94,6 +98,13 @@ class RunFolder:
                     f"run folder {str(path)!r} would be inside the run folder {str(inside)!r}; "
                     "choose a folder outside it"
                 )
+        if path is not None and Path(path).is_dir():
+            orphan = cls(path)
+            if {p.name for p in orphan.path.iterdir()} == {cls.LOCK}:
+                # Only the claim of a run that died before writing anything (while its data
+                # loaded): take the folder over if no live process holds it.
+                orphan.lock()
+                return orphan
         folder = cls(create_run_dir(path, base=base, name_hint=name_hint))
         folder._claim()
         return folder
@@ -107,7 +118,14 @@ class RunFolder:
                 f"run folder {str(self.path)!r} was just claimed by another run; choose a new "
                 "folder (runs are never overwritten)"
             ) from None
-        self._hold(fd)
+        try:
+            self._hold(fd)
+        except BaseException:  # e.g. no space for the pid: leave no lock-only folder behind
+            if self._lock_fd is None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.remove_if_empty()
+            raise
 
     def lock(self) -> None:
         """Hold the folder for this process (a resume); RunDirError when another holds it."""
@@ -131,9 +149,9 @@ class RunFolder:
                 f"run folder {str(self.path)!r} is in use by another process (pid {holder}); "
                 "wait for it to finish, or stop it first"
             ) from None
+        self._lock_fd = fd
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._lock_fd = fd
 
     @contextlib.contextmanager
     def held(self) -> Iterator[RunFolder]:
@@ -165,8 +183,8 @@ class RunFolder:
 
     def remove_if_empty(self) -> None:
         """Remove the folder if nothing was written into it (a run that never started)."""
+        self.release()
         if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= {self.LOCK}:
-            self.release()
             (self.path / self.LOCK).unlink(missing_ok=True)
             self.path.rmdir()
 
@@ -206,19 +224,34 @@ class RunFolder:
         return exists(self.latest_checkpoint) or exists(self.previous_checkpoint)
 
     def is_finished(self) -> bool:
-        """Whether training ended and its results were recorded (metrics.json is written last
-        but for the model and figures, which a resume then writes again from the checkpoint)."""
-        return self.metrics_path.is_file() and self.model_path.is_file()
+        """Whether training ended and its results were recorded: metrics.json and both model
+        files (a run killed before all three were written is finished by a resume, from its
+        checkpoint)."""
+        return all(
+            p.is_file() for p in (self.metrics_path, self.model_path, self.path / "model.json")
+        )
 
     def archive_finished(self, epochs: int) -> Path:
         """Move a finished run's model and metrics to ``finished/epoch-<epochs>/`` (before a
-        resume extends it, so the finished results are never overwritten); the model goes
-        last, so the folder reads as unfinished from the first move on."""
+        resume extends it, so the finished results are never overwritten).
+
+        The files are copied into a staging folder that is renamed into place in one step, and
+        only then removed from the run (the model last): a kill at any point leaves either the
+        run finished as it was, or a complete copy in ``finished/``.
+        """
         dest = self.path / self.FINISHED / f"epoch-{epochs}"
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in (self.METRICS, self.METRICS_CSV, "model.json", self.MODEL):
-            if (self.path / name).is_file():
-                os.replace(self.path / name, dest / name)
+        if not dest.is_dir():
+            stage = dest.with_name(f".{dest.name}.staging")
+            if stage.exists():
+                shutil.rmtree(stage)
+            stage.mkdir(parents=True)
+            for name in self.RESULTS:
+                if (self.path / name).is_file():
+                    shutil.copy2(self.path / name, stage / name)
+            os.replace(stage, dest)
+            fsync_folder(dest.parent)
+        for name in self.RESULTS:
+            (self.path / name).unlink(missing_ok=True)
         fsync_folder(self.path)
         return dest
 
@@ -558,6 +591,8 @@ def _train(
                     "pass a larger --epochs to train further",
                     "epochs",
                 )
+    if folder is not None:
+        remove_stale_temporaries(folder.path)  # left by a killed writer of model or metrics
     require_engine(recipe.engine)  # a missing framework fails before data loading
     data = recipe.build_data() if data is None else data
     recipe.check_data(data if train_data is None else train_data)

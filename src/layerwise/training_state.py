@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from layerwise import optim
 from layerwise.callbacks import StopReason
 from layerwise.checkpoint import CheckpointError
+from layerwise.errors import ConfigError
 from layerwise.validation import check_int
 
 Array = np.ndarray
@@ -145,17 +147,27 @@ def _read(
             if n not in shapes:
                 raise fail(f"optimizer state {key!r} names no parameter of the model")
             configs[n][slot] = array(key, shapes[n])
-    if "t" in next(iter(configs.values()), {}):
-        for n, c in configs.items():
+    t = check_int("t", meta["t"])
+    rule = optim.rule_name(solver.update_rule)
+    for n, c in configs.items():
+        scalars_only = {k: v for k, v in c.items() if not isinstance(v, np.ndarray)}
+        try:
+            optim.check_config(solver.update_rule, scalars_only)  # keys, types and ranges
+        except ConfigError as e:
+            raise fail(f"the optimizer settings of {n!r}: {e}") from None
+        if "t" in c:
             c["t"] = check_int(f"optimizer step count of {n}", c["t"])
+        if rule is not None and t > 0:  # after a step, every parameter has the rule's state
+            missing = [k for k in optim.STATE[rule] if k not in c]
+            if missing:
+                raise fail(f"the optimizer state {missing} of {n!r} is missing")
     state["optim_configs"] = configs
     expected = {k: tuple(np.shape(v)) for k, v in solver._model_buffers().items()}
     for prefix in ("buffer.", "best_buffer."):
         found = {k[len(prefix) :] for k in arrays if k.startswith(prefix)}
-        if found and found != set(expected):
-            raise fail(f"buffers {sorted(found)}; the model has {sorted(expected)}")
+        if found != set(expected):
+            raise fail(f"{prefix}* arrays {sorted(found)}; the model has {sorted(expected)}")
         state[prefix] = {k: array(prefix + k, expected[k]) for k in found}
-    t = check_int("t", meta["t"])
     epoch = check_int("epoch", meta["epoch"])
     histories = {}
     for key in ("loss_history", "train_acc_history", "val_acc_history", "val_loss_history"):
@@ -199,7 +211,15 @@ def _read(
     state["model_rng"] = model_rng
     g = meta["global_rng"]
     keys = arrays["global_rng.keys"]
-    global_state = ("MT19937", keys, int(g["pos"]), int(g["has_gauss"]), float(g["cached"]))
+    pos, has_gauss, cached = g["pos"], g["has_gauss"], g["cached"]
+    # NumPy's set_state accepts an out-of-range position (and later reads out of bounds).
+    if keys.shape != (624,) or keys.dtype != np.uint32:
+        raise fail(f"the global generator's keys are {keys.dtype} {keys.shape}")
+    if not (isinstance(pos, int) and 0 <= pos <= 624 and has_gauss in (0, 1)):
+        raise fail(f"the global generator's position {pos!r} / has_gauss {has_gauss!r}")
+    if not (isinstance(cached, (int, float)) and math.isfinite(cached)):
+        raise fail(f"the global generator's cached value {cached!r}")
+    global_state = ("MT19937", keys, int(pos), int(has_gauss), float(cached))
     np.random.RandomState().set_state(global_state)  # raises on garbage
     state["global_rng"] = global_state
     return state

@@ -103,22 +103,25 @@ def _resume(args: argparse.Namespace) -> int:
     folder = RunFolder(args.resume)
     if not folder.config_path.is_file():
         raise UsageError(f"argument --resume: {str(folder)!r} holds no config.json of a run")
-    if not folder.has_checkpoint():
-        raise UsageError(
-            f"argument --resume: {str(folder)!r} has no checkpoint to resume from "
-            f"(expected {RunFolder.CHECKPOINT}_latest.json)"
-        )
     try:
         config = folder.read_config()
         recipe = folder.recipe()
     except (ConfigError, ValueError) as e:
         raise UsageError(f"argument --resume: cannot read the run's settings: {e}") from None
+    fresh = not folder.has_checkpoint()
+    if fresh and folder.metrics_path.is_file():
+        raise UsageError(
+            f"argument --resume: {str(folder)!r} has no checkpoint to resume from "
+            f"(expected {RunFolder.CHECKPOINT}_latest.json)"
+        )
     if "--epochs" in given:  # the one setting a resume may change: train for longer
         recipe = recipe.replace(epochs=args.epochs)
     if "--data-dir" in given:  # where the data is, not what is trained
         recipe = recipe.replace(data_dir=str(Path(args.data_dir).resolve()))
     args.print_every = int(config.get("print_every", args.print_every))
-    return _train(args, recipe, folder, resume=True)
+    # A run that died before its first checkpoint is trained from the start with its recipe
+    # (training is deterministic, so that is the run it would have been).
+    return _train(args, recipe, folder, resume=not fresh)
 
 
 def _given_flags(argv: list[str]) -> set[str]:
