@@ -96,11 +96,20 @@ def rotate(base: str | Path, previous: str | Path) -> None:
         os.replace(src, dst)
 
 
-def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+#: With ``strict=False``, the meta key under which :func:`load_checkpoint` leaves the reason
+#: the JSON's own digest did not match (so a caller can first name a bad field, if any).
+UNVERIFIED = "__unverified__"
+
+
+def load_checkpoint(
+    base: str | Path, strict: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint`; returns (arrays, meta).
 
     Raises :class:`CheckpointError` naming the file and what is wrong with it: missing, not
-    JSON, another format, arrays unreadable, or arrays and JSON from different checkpoints.
+    JSON, another format, arrays unreadable, arrays and JSON from different checkpoints, or
+    (``strict``) a JSON whose content does not match its digest; with ``strict=False`` that
+    last one is left in ``meta[UNVERIFIED]`` for the caller to raise.
     """
     npz_path, json_path = checkpoint_paths(base)
     for path in (npz_path, json_path):
@@ -123,9 +132,10 @@ def load_checkpoint(base: str | Path) -> tuple[dict[str, np.ndarray], dict[str, 
     if version >= 2:
         content = {k: v for k, v in meta.items() if k != "meta_sha256"}
         if meta.get("meta_sha256") != _meta_digest(content):
-            raise CheckpointError(
-                f"{json_path} is damaged: its content does not match the digest it records"
-            )
+            problem = f"{json_path} is damaged: its content does not match the digest it records"
+            if strict:
+                raise CheckpointError(problem)
+            meta[UNVERIFIED] = problem
     if version >= 2 and hashlib.sha256(data).hexdigest() != meta.get("npz_sha256"):
         raise CheckpointError(
             f"{npz_path} and {json_path} do not belong together (the arrays' SHA-256 is not the "

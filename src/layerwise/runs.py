@@ -223,6 +223,27 @@ class RunFolder:
 
         return exists(self.latest_checkpoint) or exists(self.previous_checkpoint)
 
+    def never_checkpointed(self) -> bool:
+        """Whether the run died before its first checkpoint was whole: no checkpoint pair, and
+        no previous one ever (at most a partial first latest)."""
+        if self.has_checkpoint():
+            return False
+        previous = self.previous_checkpoint
+        return not any(previous.parent.glob(f"{previous.name}.*"))
+
+    def complete_archives(self) -> None:
+        """Finish an archive of a finished run that a kill interrupted (an older layout could
+        leave ``finished/epoch-<N>/`` holding part of the results and the run the rest): the
+        results still in the run move into it, before a resume could overwrite them."""
+        for dest in sorted((self.path / self.FINISHED).glob("epoch-*")):
+            held = {p.name for p in dest.iterdir()}
+            if held >= set(self.RESULTS):
+                continue
+            for name in self.RESULTS:
+                if name not in held and (self.path / name).is_file():
+                    os.replace(self.path / name, dest / name)
+            fsync_folder(dest)
+
     def is_finished(self) -> bool:
         """Whether training ended and its results were recorded: metrics.json and both model
         files (a run killed before all three were written is finished by a resume, from its
@@ -578,6 +599,7 @@ def _train(
     finished_epochs = None
     if resume:
         assert folder is not None
+        folder.complete_archives()
         if folder.is_finished():
             metrics = folder.read_metrics()
             rows = metrics.get("epochs") or [{"epoch": 0}]

@@ -36,7 +36,13 @@ from layerwise.callbacks import (
     ProgressLogger,
     StopReason,
 )
-from layerwise.checkpoint import CheckpointError, load_checkpoint, rotate, save_checkpoint
+from layerwise.checkpoint import (
+    UNVERIFIED,
+    CheckpointError,
+    load_checkpoint,
+    rotate,
+    save_checkpoint,
+)
 from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
 from layerwise.errors import ConfigError
 from layerwise.layers import softmax_loss
@@ -530,8 +536,11 @@ class Solver:
         problems: list[str] = []
         for base in (path, *fallback):
             try:
-                arrays, meta = load_checkpoint(base)
+                # Fields first, so a damaged one is named; then the JSON's own digest.
+                arrays, meta = load_checkpoint(base, strict=False)
                 state = training_state.parse(self, base, arrays, meta)
+                if UNVERIFIED in meta:
+                    raise CheckpointError(meta[UNVERIFIED])
             except CheckpointError as e:
                 first = first or e
                 problems.append(str(e))

@@ -108,8 +108,8 @@ def _resume(args: argparse.Namespace) -> int:
         recipe = folder.recipe()
     except (ConfigError, ValueError) as e:
         raise UsageError(f"argument --resume: cannot read the run's settings: {e}") from None
-    fresh = not folder.has_checkpoint()
-    if fresh and folder.metrics_path.is_file():
+    fresh = folder.never_checkpointed()
+    if (not fresh and not folder.has_checkpoint()) or (fresh and folder.metrics_path.is_file()):
         raise UsageError(
             f"argument --resume: {str(folder)!r} has no checkpoint to resume from "
             f"(expected {RunFolder.CHECKPOINT}_latest.json)"
