@@ -210,7 +210,7 @@ def read_json(path: PathLike) -> Any:
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise ConfigError(f"{str(p)!r} is not valid JSON: {e}") from None
 
 

@@ -458,8 +458,8 @@ def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:
     x = _float_numbers(where, "x", x)
     _numbers(where, "gamma", gamma)
     _numbers(where, "beta", beta)
-    if x.ndim == 2 and x.shape[0] == 0:
-        raise ConfigError(f"{where}: x holds no examples (shape {x.shape}); expected m >= 1")
+    if x.ndim == 2 and (x.shape[0] == 0 or x.shape[1] == 0):
+        raise ConfigError(f"{where}: x has shape {x.shape}; expected (m, D) with m, D >= 1")
     if x.ndim != 2 or np.shape(gamma) != (x.shape[1],) or np.shape(beta) != (x.shape[1],):
         raise ConfigError(
             f"{where}: expected x of shape (m, D) with gamma and beta of shape (D,); got x "

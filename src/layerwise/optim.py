@@ -288,7 +288,7 @@ def check_config(rule: str | UpdateRule, config: Any) -> Config:
     if name is None:
         return dict(config)
     known = (*DEFAULTS[name], *STATE[name])
-    unknown = sorted(set(config) - set(known))
+    unknown = sorted((str(k) for k in set(config) - set(known)), key=repr)
     if unknown:
         raise ConfigError(
             f"optim_config for {name!r} has unknown key(s) {unknown}; it takes "

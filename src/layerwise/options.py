@@ -91,7 +91,10 @@ class Number:
     def check(self, name: str, value: Any) -> int | float:
         kind = numbers.Integral if self.integer else numbers.Real
         ok = isinstance(value, kind) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value) and self._inside(value)
+        try:
+            ok = ok and math.isfinite(value) and self._inside(value)
+        except OverflowError:  # an int too large for a float
+            ok = False
         if not ok:
             raise ConfigError(f"{name} must be {self.expected}; got {value!r}", name)
         return int(value) if self.integer else float(value)
@@ -410,6 +413,8 @@ def markdown_table() -> str:
 
 def option(name: str) -> Option:
     """The option called ``name`` (``lr``, ``update_rule``, or with dashes ``update-rule``)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"an option name must be a string; got {name!r}")
     key = name.strip().lstrip("-").replace("-", "_")
     try:
         return BY_NAME[key]

@@ -69,7 +69,7 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
     if isinstance(spec, dict):
         options = dict(spec)
         spec = options.pop("name", None)
-    if spec not in SCHEDULES:
+    if not isinstance(spec, str) or spec not in SCHEDULES:
         raise ConfigError(
             f"unknown lr_schedule {spec!r}; expected one of {sorted(SCHEDULES)}, a dict with a "
             f"'name', or a callable epoch -> factor"

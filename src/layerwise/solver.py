@@ -324,7 +324,7 @@ class Solver:
             num_samples = check_positive_int("num_samples", num_samples)
         N = X.shape[0]
         if N == 0:
-            raise ConfigError("evaluation needs at least one example")
+            raise ConfigError(f"X holds no examples (shape {X.shape}); evaluation needs one")
         if num_samples is not None and N > num_samples:
             idx = self._sample(N, num_samples)
             X, y = X[idx], y[idx]

@@ -87,7 +87,10 @@ def check_number(
     low/high: the bounds (None: unbounded); strict/high_strict: exclude the bound itself.
     """
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value)
+    try:
+        ok = ok and math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        ok = False
     if ok and low is not None:
         ok = value > low if strict else value >= low
     if ok and high is not None:

@@ -58,7 +58,7 @@ def layer_scales(dims: Sequence[int], weight_scale: float, weight_init: str | No
     - 'he': ``sqrt(2 / fan_in)`` (He et al., 2015), suited to ReLU;
     - 'xavier': ``sqrt(2 / (fan_in + fan_out))`` (Glorot & Bengio, 2010), suited to tanh.
     """
-    if weight_init not in WEIGHT_INITS:
+    if not (weight_init is None or isinstance(weight_init, str)) or weight_init not in WEIGHT_INITS:
         raise ConfigError(
             f"weight_init must be one of {list(WEIGHT_INITS)}; got {weight_init!r}", "weight_init"
         )
@@ -142,14 +142,16 @@ class AffineStackNet:
         self.weight_scale = check_non_negative("weight_scale", weight_scale, strictly_positive=True)
         self.reg = check_non_negative("reg", reg)
         self.dtype = check_float_dtype(dtype)
-        if activation not in ACTIVATIONS:
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ConfigError(
                 f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}",
                 "activation",
             )
         self.activation = activation
         self.dropout = check_probability("dropout", dropout)
-        if normalization not in NORMALIZATIONS:
+        if not (normalization is None or isinstance(normalization, str)) or (
+            normalization not in NORMALIZATIONS
+        ):
             raise ConfigError(
                 f"normalization must be one of {list(NORMALIZATIONS)}; got {normalization!r}",
                 "normalization",
@@ -244,7 +246,16 @@ class AffineStackNet:
     # ----------------------------------------------------------------------------------------
 
     def _check_input(self, X: Any) -> Array:
-        X = np.asarray(X, dtype=self.dtype)  # no copy when X already has the model's dtype
+        if X is None or isinstance(X, (str, bytes)):
+            raise ConfigError(f"{type(self).__name__}: X must be an array of numbers; got {X!r}")
+        try:
+            X = np.asarray(X, dtype=self.dtype)  # no copy when X already has the model's dtype
+        except (ValueError, TypeError) as e:
+            raise ConfigError(
+                f"{type(self).__name__}: X is not an array of numbers ({e})"
+            ) from None
+        if X.ndim >= 1 and X.shape[0] == 0:
+            raise ConfigError(f"{type(self).__name__}: X holds no examples (shape {X.shape})")
         if X.ndim < 2 or int(np.prod(X.shape[1:])) != self.dims[0]:
             raise ConfigError(
                 f"{type(self).__name__} expects X of shape (m, d_1, ..., d_k) with "
