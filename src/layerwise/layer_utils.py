@@ -55,7 +55,7 @@ def get_activation(name: str) -> tuple[Forward, Backward]:
     """Return the (forward, backward) pair of the activation called ``name``."""
     try:
         return ACTIVATIONS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable name (a list)
         raise ConfigError(
             f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
         ) from None

@@ -214,9 +214,17 @@ def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> t
     Inputs: x of any shape; leaky_param: {'slope': float} (default slope 0.01).
     Returns (out shaped like x, cache = (x, slope)).
     """
-    slope = float((leaky_param or {}).get("slope", LEAKY_SLOPE))
-    if not np.isfinite(slope) or slope < 0:
+    if leaky_param is not None and not isinstance(leaky_param, dict):
+        raise ConfigError(f"leaky_relu: leaky_param must be a dict; got {leaky_param!r}")
+    slope = (leaky_param or {}).get("slope", LEAKY_SLOPE)
+    ok = isinstance(slope, (int, float, np.floating)) and not isinstance(slope, bool)
+    try:
+        ok = ok and bool(np.isfinite(slope)) and slope >= 0
+    except OverflowError:
+        ok = False
+    if not ok:
         raise ConfigError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
+    slope = float(slope)
     x = _numbers("leaky_relu_forward", "x", x)
     return np.where(x > 0, x, slope * x), (x, slope)
 
@@ -346,12 +354,20 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
     x = _float_numbers("dropout_forward", "x", x)  # the scale 1 / (1 - p) is no integer
     if mode == "test" or p == 0:
         return x, (dropout_param, None)
-    if dropout_param.get("seed") is not None:
-        u = np.random.default_rng(dropout_param["seed"]).random(x.shape)
-    elif dropout_param.get("rng") is not None:
-        u = dropout_param["rng"].random(x.shape)
+    seed, rng = dropout_param.get("seed"), dropout_param.get("rng")
+    if seed is not None:
+        try:
+            u = np.random.default_rng(seed).random(x.shape)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"dropout: 'seed' must be a non-negative integer; got {seed!r}"
+            ) from None
+    elif rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"dropout: 'rng' must be a numpy.random.Generator; got {rng!r}")
+        u = rng.random(x.shape)
     else:
-        u = np.random.rand(*x.shape)
+        u = np.random.random_sample(x.shape)  # an array even for 0-d x (rand() gives a float)
     mask = (u >= p).astype(x.dtype) / x.dtype.type(1 - p)
     return x * mask, (dropout_param, mask)
 

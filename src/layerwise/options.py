@@ -174,7 +174,7 @@ class Schedule:
             )
         spec: dict[str, Any] = {"name": name}
         for key, value in zip(SCHEDULE_KEYS[name], values, strict=False):
-            if key == "step_size" and value.isdigit():
+            if key == "step_size" and value.isascii() and value.isdigit():
                 spec[key] = int(value)
             else:
                 spec[key] = Number("a number", low=None).parse(value)
@@ -183,7 +183,8 @@ class Schedule:
     def check(self, name: str, value: Any, message_only: bool = False) -> dict[str, Any]:
         from layerwise.schedules import get_schedule
 
-        if not isinstance(value, Mapping) or value.get("name") not in SCHEDULE_KEYS:
+        name_ok = isinstance(value, Mapping) and isinstance(value.get("name"), str)
+        if not name_ok or value["name"] not in SCHEDULE_KEYS:
             raise ConfigError(
                 f"{name} must be a dict {{'name': one of {list(SCHEDULE_KEYS)}, ...}}; "
                 f"got {value!r}",

@@ -158,7 +158,7 @@ class NetSpec:
                 "normalization",
             )
         put("normalization", norm)
-        if self.optimizer not in OPTIMIZER_DEFAULTS:
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZER_DEFAULTS:
             raise _fail(
                 f"optimizer must be one of {list(OPTIMIZERS)}; got {self.optimizer!r}",
                 "optimizer",
@@ -170,7 +170,7 @@ class NetSpec:
                 "optimizer_options",
             )
         defaults = OPTIMIZER_DEFAULTS[self.optimizer]
-        unknown = sorted(set(self.optimizer_options) - set(defaults))
+        unknown = sorted((str(k) for k in set(self.optimizer_options) - set(defaults)), key=repr)
         if unknown:
             raise _fail(
                 f"optimizer {self.optimizer!r} takes no option(s) {unknown}; "
@@ -194,7 +194,7 @@ class NetSpec:
         put("reg", _finite("reg", self.reg))
         try:
             dtype = np.dtype(self.dtype).name
-        except TypeError:
+        except (TypeError, ValueError):
             dtype = repr(self.dtype)
         if dtype not in DTYPES:
             raise _fail(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}", "dtype")

@@ -148,8 +148,9 @@ def check_fits_in_memory(what: str, nbytes: int) -> int:
     memory, with the size that was asked for."""
     total = memory_bytes()
     if total is not None and nbytes > total:
+        gib = f"{nbytes / 2**30:,.1f}" if nbytes < 2**900 else f"{nbytes // 2**30:.3e}"
         raise ConfigError(
-            f"{what} would need {nbytes / 2**30:,.1f} GiB, more than this machine's "
+            f"{what} would need {gib} GiB, more than this machine's "
             f"{total / 2**30:,.1f} GiB of memory; make it smaller",
             "hidden",
         )
@@ -164,7 +165,7 @@ def check_float_dtype(dtype: Any, name: str = "dtype", any_float: bool = False) 
     expected = "a NumPy floating type" if any_float else "float32 or float64"
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         raise ConfigError(f"{name} must be {expected}; got {dtype!r}", name) from None
     if (dt.kind != "f") if any_float else (dt.name not in DTYPES):
         raise ConfigError(f"{name} must be {expected}; got {dt}", name)

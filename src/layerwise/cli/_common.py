@@ -26,6 +26,10 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise, so :func:`layerwise.cli.main` prints one line."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):  # name them, empty ones included
+            extra = message.removeprefix("unrecognized arguments:").strip()
+            if not extra or ("''" not in message and extra != extra.strip()):
+                message = "unrecognized arguments: '' (an empty argument)"
         raise UsageError(message)
 
 
