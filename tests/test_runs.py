@@ -15,6 +15,7 @@ import pytest
 from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.io import RunDirError
 from layerwise.models import TwoLayerNet
+from layerwise.plots import RUN_FIGURES
 from layerwise.recipe import Recipe
 from layerwise.runs import (
     RunFolder,
@@ -28,14 +29,7 @@ from layerwise.solver import Solver
 
 HERE = Path(__file__).resolve().parent
 LEGACY_RUN = HERE / "fixtures" / "run_before_recipe"
-FIGURES = (
-    "curves.png",
-    "cost.png",
-    "predictions_correct.png",
-    "predictions_wrong.png",
-    "weights.png",
-    "confusion.png",
-)
+FIGURES = RUN_FIGURES  # the figures a run folder holds
 
 
 @pytest.fixture(scope="module")
