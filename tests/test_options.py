@@ -8,6 +8,7 @@ A constraint reads text (``parse``: a flag, a search-space entry) with messages 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -385,3 +386,13 @@ def test_parse_then_check_agree() -> None:
     for name, text in texts.items():
         value = opts.option(name).parse(text)
         assert opts.option(name).check(value) == value, name
+
+
+def test_docs_options_page_is_the_table() -> None:
+    """docs/options.md is made from the table (the docs and the validation are one source)."""
+    from layerwise.options import OPTIONS, markdown_table
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text()
+    assert markdown_table() in page, "regenerate docs/options.md (see its first paragraph)"
+    for option in OPTIONS:
+        assert f"`{option.flag}`" in page
