@@ -394,5 +394,5 @@ def test_docs_options_page_is_the_table() -> None:
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text()
     assert markdown_table() in page, "regenerate docs/options.md (see its first paragraph)"
-    for option in OPTIONS:
-        assert f"`{option.flag}`" in page
+    for row in OPTIONS:
+        assert f"`{row.flag}`" in page
