@@ -363,8 +363,10 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
                 f"dropout: 'seed' must be a non-negative integer; got {seed!r}"
             ) from None
     elif rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError(f"dropout: 'rng' must be a numpy.random.Generator; got {rng!r}")
+        if not callable(getattr(rng, "random", None)):
+            raise ConfigError(
+                f"dropout: 'rng' must be a numpy.random.Generator (with .random); got {rng!r}"
+            )
         u = rng.random(x.shape)
     else:
         u = np.random.random_sample(x.shape)  # an array even for 0-d x (rand() gives a float)
