@@ -414,7 +414,9 @@ def test_the_epoch_callback_shorthand(digits: dict[str, np.ndarray]) -> None:
 
 
 def test_an_epoch_function_must_be_callable() -> None:
-    with pytest.raises(ConfigError, match="epoch_callback must be callable; got 42"):
+    with pytest.raises(
+        ConfigError, match=r"epoch_callback must be callable, as epoch_callback\(solver\); got 42"
+    ):
         EpochFunction(42)  # type: ignore[arg-type]
 
 

@@ -335,8 +335,8 @@ def test_schedule_parse(text: str, spec: dict[str, Any]) -> None:
         ),
         ("step:0", "step_size must be a positive integer; got 0"),
         ("step:2.5", "step_size must be a positive integer; got 2.5"),
-        ("cosine:2", "min_factor must be in [0, 1]; got 2.0"),
-        ("exponential:0", "gamma must be a number > 0; got 0.0"),
+        ("cosine:2", "min_factor must be a finite number >= 0 and <= 1; got 2.0"),
+        ("exponential:0", "gamma must be a finite number > 0 and <= 1; got 0.0"),
         ("exponential:x", "expected a number, got 'x'"),
     ],
 )

@@ -32,7 +32,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from layerwise.errors import ConfigError
-from layerwise.validation import check_number, check_positive_int
+from layerwise.validation import check_callable, check_number, check_positive_int
 
 #: The Solver a hook is given (:class:`layerwise.solver.Solver`; not imported: the Solver
 #: imports this module).
@@ -60,6 +60,10 @@ class StopReason:
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "message": self.message}
+
+
+#: The hooks the Solver calls, in the order of a run.
+HOOKS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
 
 class Callback:
@@ -187,9 +191,7 @@ class EpochFunction(Callback):
     """``f(solver)`` after every check; a string it returns stops training with that reason."""
 
     def __init__(self, function: Callable[[Any], Any]) -> None:
-        if not callable(function):
-            raise ConfigError(f"epoch_callback must be callable; got {function!r}")
-        self.function = function
+        self.function = check_callable("epoch_callback", function, "solver")
 
     def on_epoch_end(self, solver: Solver) -> None:
         reason = self.function(solver)

@@ -99,10 +99,13 @@ def rotate(base: str | Path, previous: str | Path) -> None:
 #: With ``strict=False``, the meta key under which :func:`load_checkpoint` leaves the reason
 #: the JSON's own digest did not match (so a caller can first name a bad field, if any).
 UNVERIFIED = "__unverified__"
+#: The meta key under which :func:`load_checkpoint` names the ``.npz`` it took the arrays from
+#: when that was one of ``arrays_at``, not the checkpoint's own.
+ARRAYS_FROM = "__arrays_from__"
 
 
 def load_checkpoint(
-    base: str | Path, strict: bool = True
+    base: str | Path, strict: bool = True, arrays_at: Sequence[str | Path] = ()
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint`; returns (arrays, meta).
 
@@ -110,11 +113,15 @@ def load_checkpoint(
     JSON, another format, arrays unreadable, arrays and JSON from different checkpoints, or
     (``strict``) a JSON whose content does not match its digest; with ``strict=False`` that
     last one is left in ``meta[UNVERIFIED]`` for the caller to raise.
+
+    ``arrays_at``: other ``.npz`` files (or checkpoint bases) that may hold this JSON's arrays
+    when its own ``.npz`` is missing or belongs to another step. :func:`rotate` renames two
+    files, so a crash between the renames leaves the newest JSON beside the ``.npz`` it just
+    moved; the digest the JSON records finds it, and ``meta[ARRAYS_FROM]`` then says where.
     """
     npz_path, json_path = checkpoint_paths(base)
-    for path in (npz_path, json_path):
-        if not path.is_file():
-            raise CheckpointError(f"checkpoint file {path} does not exist")
+    if not json_path.is_file():
+        raise CheckpointError(f"checkpoint file {json_path} does not exist")
     try:
         meta = read_json(json_path)
     except (ValueError, OSError, UnicodeDecodeError) as e:
@@ -125,10 +132,8 @@ def load_checkpoint(
             f"{json_path} is not a layerwise checkpoint of format version "
             f"{' or '.join(map(str, READABLE_VERSIONS))}"
         )
-    try:
-        data = npz_path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {e}") from None
+    found = _find_arrays(npz_path, meta, arrays_at)
+    npz_path, data = found or _read_arrays(npz_path)
     if version >= 2:
         content = {k: v for k, v in meta.items() if k != "meta_sha256"}
         if meta.get("meta_sha256") != _meta_digest(content):
@@ -155,7 +160,36 @@ def load_checkpoint(
             f"{npz_path} and {json_path} do not belong together (different array lists): the "
             "run was probably stopped while writing; use an earlier checkpoint"
         )
+    if npz_path != checkpoint_paths(base)[0]:
+        meta[ARRAYS_FROM] = str(npz_path)
     return arrays, meta
+
+
+def _read_arrays(npz_path: Path) -> tuple[Path, bytes]:
+    if not npz_path.is_file():
+        raise CheckpointError(f"checkpoint file {npz_path} does not exist")
+    try:
+        return npz_path, npz_path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint arrays from {npz_path}: {e}") from None
+
+
+def _find_arrays(
+    npz_path: Path, meta: dict[str, Any], arrays_at: Sequence[str | Path]
+) -> tuple[Path, bytes] | None:
+    """The first of ``npz_path`` and ``arrays_at`` whose bytes have the SHA-256 that ``meta``
+    records (None when there is no digest to go by, or none matches)."""
+    digest = meta.get("npz_sha256")
+    if not arrays_at or not isinstance(digest, str):
+        return None
+    for candidate in (npz_path, *(checkpoint_paths(p)[0] for p in arrays_at)):
+        try:
+            data = candidate.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == digest:
+            return candidate, data
+    return None
 
 
 def load_first_good(

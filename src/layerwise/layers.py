@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.errors import ConfigError
+from layerwise.validation import IEEE, check_number
 
 Array = np.ndarray
 
@@ -59,6 +60,7 @@ def _float_numbers(where: str, name: str, value: Any, min_ndim: int = 0) -> Arra
 # --------------------------------------------------------------------------------------------
 
 
+@IEEE
 def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, AffineCache]:
     """Affine layer: ``out = x.reshape(m, d) @ theta + theta0``.
 
@@ -85,18 +87,26 @@ def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, Affine
             f"affine_forward: x holds no examples (shape {x.shape}); expected m >= 1", "x"
         )
     x_rows = x.reshape(m, -1)
+    if x_rows.shape[1] == 0 or theta.shape[1] == 0:
+        raise ConfigError(
+            f"affine_forward: x {x.shape} and theta {theta.shape} leave no features in or out; "
+            f"expected x of shape (m, d) and theta (d, h) with d, h >= 1",
+            "theta",
+        )
     if x_rows.shape[1] != theta.shape[0]:
         raise ConfigError(
             f"affine_forward: x flattens to {x_rows.shape} but theta has shape {theta.shape}; "
             f"expected theta of shape ({x_rows.shape[1]}, h)"
         )
     try:
-        np.broadcast_shapes(theta0.shape, (m, theta.shape[1]))
+        fits = np.broadcast_shapes(theta0.shape, (m, theta.shape[1])) == (m, theta.shape[1])
     except ValueError:
+        fits = False
+    if not fits:
         raise ConfigError(
             f"affine_forward: theta0 has shape {theta0.shape}; expected ({theta.shape[1]},)",
             "theta0",
-        ) from None
+        )
     out = x_rows @ theta
     if out.dtype != np.result_type(out, theta0):
         out = out.astype(np.result_type(out, theta0))
@@ -104,6 +114,7 @@ def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, Affine
     return out, (x, theta, theta0)
 
 
+@IEEE
 def affine_backward(dout: Array, cache: AffineCache) -> tuple[Array, Array, Array]:
     """Backward pass of :func:`affine_forward`.
 
@@ -123,6 +134,7 @@ def affine_backward(dout: Array, cache: AffineCache) -> tuple[Array, Array, Arra
     return dx, dtheta, dtheta0
 
 
+@IEEE
 def affine_param_grads(dout: Array, cache: AffineCache) -> tuple[Array, Array]:
     """(dtheta, dtheta0) of an affine layer, without dx.
 
@@ -158,20 +170,23 @@ def _sum_to_shape(g: Array, shape: tuple[int, ...]) -> Array:
 # --------------------------------------------------------------------------------------------
 
 
+@IEEE
 def relu_forward(x: Array) -> tuple[Array, Array]:
     """ReLU, ``max(x, 0)``. x: any shape. Returns (out shaped like x, cache = x)."""
     x = _numbers("relu_forward", "x", x)
     return np.maximum(x, 0), x
 
 
+@IEEE
 def relu_backward(dout: Array, cache: Array) -> Array:
     """Backward pass of :func:`relu_forward`. dout and cache (x): the same shape. Returns dx."""
     x = cache
-    _check_same_shape("relu_backward", dout, x)
+    dout = _check_same_shape("relu_backward", dout, x)
     # The subgradient at exactly 0 is taken as 0, as in the seed (dout * (x > 0)).
     return np.where(x > 0, dout, 0)
 
 
+@IEEE
 def sigmoid_forward(x: Array) -> tuple[Array, Array]:
     """Logistic sigmoid ``1 / (1 + exp(-x))``, computed without overflow for any x.
 
@@ -185,13 +200,15 @@ def sigmoid_forward(x: Array) -> tuple[Array, Array]:
     return out, out
 
 
+@IEEE
 def sigmoid_backward(dout: Array, cache: Array) -> Array:
     """Backward pass of :func:`sigmoid_forward`: ``dx = dout * s * (1 - s)``."""
     s = cache
-    _check_same_shape("sigmoid_backward", dout, s)
+    dout = _check_same_shape("sigmoid_backward", dout, s)
     return dout * s * (1 - s)
 
 
+@IEEE
 def tanh_forward(x: Array) -> tuple[Array, Array]:
     """Hyperbolic tangent (NumPy's ``tanh`` saturates to +-1 without overflow).
 
@@ -201,13 +218,15 @@ def tanh_forward(x: Array) -> tuple[Array, Array]:
     return out, out
 
 
+@IEEE
 def tanh_backward(dout: Array, cache: Array) -> Array:
     """Backward pass of :func:`tanh_forward`: ``dx = dout * (1 - tanh(x)**2)``."""
     t = cache
-    _check_same_shape("tanh_backward", dout, t)
+    dout = _check_same_shape("tanh_backward", dout, t)
     return dout * (1 - t * t)
 
 
+@IEEE
 def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> tuple[Array, Any]:
     """Leaky ReLU: ``x`` where x > 0, else ``slope * x``.
 
@@ -229,20 +248,23 @@ def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> t
     return np.where(x > 0, x, slope * x), (x, slope)
 
 
+@IEEE
 def leaky_relu_backward(dout: Array, cache: Any) -> Array:
     """Backward pass of :func:`leaky_relu_forward`. Returns dx shaped like dout."""
     x, slope = cache
-    _check_same_shape("leaky_relu_backward", dout, x)
+    dout = _check_same_shape("leaky_relu_backward", dout, x)
     return np.where(x > 0, dout, slope * dout)
 
 
-def _check_same_shape(where: str, dout: Array, ref: Array) -> None:
-    _numbers(where, "dout", dout)
+def _check_same_shape(where: str, dout: Any, ref: Array) -> Array:
+    """``dout`` as an array of numbers shaped like ``ref`` (the forward input), or ConfigError."""
+    dout = _numbers(where, "dout", dout)
     if np.shape(dout) != np.shape(ref):
         raise ConfigError(
             f"{where}: dout has shape {np.shape(dout)} but the forward input had shape "
             f"{np.shape(ref)}; they must match"
         )
+    return dout
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,6 +296,7 @@ def _check_scores_labels(where: str, x: Array, y: Any) -> tuple[Array, Array]:
     return x, y
 
 
+@IEEE
 def softmax_loss(x: Array, y: Array) -> tuple[float, Array]:
     """Softmax (cross-entropy) loss, averaged over the batch.
 
@@ -298,6 +321,7 @@ def softmax_loss(x: Array, y: Array) -> tuple[float, Array]:
     return loss, dx
 
 
+@IEEE
 def svm_loss(x: Array, y: Array) -> tuple[float, Array]:
     """Multiclass SVM (hinge) loss with margin 1, averaged over the batch.
 
@@ -325,6 +349,7 @@ def svm_loss(x: Array, y: Array) -> tuple[float, Array]:
 # --------------------------------------------------------------------------------------------
 
 
+@IEEE
 def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any]:
     """Inverted dropout.
 
@@ -374,6 +399,7 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
     return x * mask, (dropout_param, mask)
 
 
+@IEEE
 def dropout_backward(dout: Array, cache: Any) -> Array:
     """Backward pass of :func:`dropout_forward`. Returns dx shaped like dout."""
     _, mask = cache
@@ -385,6 +411,7 @@ def dropout_backward(dout: Array, cache: Any) -> Array:
 # --------------------------------------------------------------------------------------------
 
 
+@IEEE
 def batchnorm_forward(
     x: Array, gamma: Array, beta: Array, bn_param: dict[str, Any]
 ) -> tuple[Array, Any]:
@@ -405,11 +432,25 @@ def batchnorm_forward(
     if mode not in ("train", "test"):
         raise ConfigError(f"batchnorm: bn_param['mode'] must be 'train' or 'test'; got {mode!r}")
     x = _check_norm_input("batchnorm_forward", x, gamma, beta)
-    eps = bn_param.setdefault("eps", NORM_EPS)
-    momentum = bn_param.setdefault("momentum", BN_MOMENTUM)
+    eps = _norm_eps("batchnorm_forward", "bn_param", bn_param)
+    momentum = check_number(
+        "bn_param['momentum']", bn_param.setdefault("momentum", BN_MOMENTUM), 0.0, high=1.0
+    )
     D = x.shape[1]
-    running_mean = bn_param.setdefault("running_mean", np.zeros(D, dtype=x.dtype))
-    running_var = bn_param.setdefault("running_var", np.zeros(D, dtype=x.dtype))
+    running = []
+    for stat in ("running_mean", "running_var"):
+        value = _float_numbers(
+            "batchnorm_forward",
+            f"bn_param[{stat!r}]",
+            bn_param.setdefault(stat, np.zeros(D, x.dtype)),
+        )
+        if value.shape != (D,):
+            raise ConfigError(
+                f"batchnorm_forward: bn_param[{stat!r}] has shape {value.shape}; expected ({D},)",
+                stat,
+            )
+        running.append(value)
+    running_mean, running_var = running
     if mode == "train":
         mu = x.mean(axis=0)
         var = x.var(axis=0)
@@ -423,6 +464,7 @@ def batchnorm_forward(
     return out, (mode, xhat, gamma, inv_std)
 
 
+@IEEE
 def batchnorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Backward pass of :func:`batchnorm_forward`. Returns (dx (m, D), dgamma (D,), dbeta (D,)).
 
@@ -430,6 +472,7 @@ def batchnorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     ``dx = inv_std / m * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))`` accounts for.
     """
     mode, xhat, gamma, inv_std = cache
+    dout = _check_same_shape("batchnorm_backward", dout, xhat)
     dbeta = dout.sum(axis=0)
     dgamma = (dout * xhat).sum(axis=0)
     dxhat = dout * gamma
@@ -440,6 +483,7 @@ def batchnorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     return dx, dgamma, dbeta
 
 
+@IEEE
 def layernorm_forward(
     x: Array, gamma: Array, beta: Array, ln_param: dict[str, Any] | None = None
 ) -> tuple[Array, Any]:
@@ -449,7 +493,9 @@ def layernorm_forward(
     Returns (out (m, D), cache).
     """
     x = _check_norm_input("layernorm_forward", x, gamma, beta)
-    eps = (ln_param or {}).get("eps", NORM_EPS)
+    if ln_param is not None and not isinstance(ln_param, dict):
+        raise ConfigError(f"layernorm_forward: ln_param must be a dict or None; got {ln_param!r}")
+    eps = _norm_eps("layernorm_forward", "ln_param", ln_param or {})
     mu = x.mean(axis=1, keepdims=True)
     var = x.var(axis=1, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
@@ -457,9 +503,11 @@ def layernorm_forward(
     return gamma * xhat + beta, (xhat, gamma, inv_std)
 
 
+@IEEE
 def layernorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
     """Backward pass of :func:`layernorm_forward`. Returns (dx (m, D), dgamma (D,), dbeta (D,))."""
     xhat, gamma, inv_std = cache
+    dout = _check_same_shape("layernorm_backward", dout, xhat)
     dbeta = dout.sum(axis=0)
     dgamma = (dout * xhat).sum(axis=0)
     dxhat = dout * gamma
@@ -470,6 +518,11 @@ def layernorm_backward(dout: Array, cache: Any) -> tuple[Array, Array, Array]:
         - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)
     )
     return dx, dgamma, dbeta
+
+
+def _norm_eps(where: str, name: str, param: dict[str, Any]) -> float:
+    """The norm's epsilon from its param dict: a finite number > 0 (it keeps 1/sqrt finite)."""
+    return check_number(f"{where}: {name}['eps']", param.get("eps", NORM_EPS), 0.0, strict=True)
 
 
 def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:

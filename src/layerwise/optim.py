@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from layerwise.errors import ConfigError
-from layerwise.validation import check_number
+from layerwise.validation import IEEE, check_callable, check_int, check_number
 
 Array = np.ndarray
 Config = dict[str, Any]
@@ -77,29 +77,90 @@ STATE: dict[str, tuple[str, ...]] = {
 }
 
 
-def _defaults(config: Config | None, rule: str) -> Config:
-    config = {} if config is None else config
+def _defaults(config: Config | None, rule: str, w: Any, dw: Any) -> Config:
+    """``config`` with the rule's defaults filled in, after checking the call's arguments.
+
+    ``w`` must be a float array (it is updated in place) and ``dw`` an array of its shape. The
+    hyperparameters and state are checked unless ``config`` is one that a step of this rule on
+    ``w`` returned (:func:`_started`): so the first step checks, and the steps after it cost no
+    more than a few type tests.
+    """
+    if not isinstance(w, np.ndarray) or w.dtype.kind != "f":
+        raise ConfigError(
+            f"{rule}: w must be a float ndarray (it is updated in place); got "
+            f"{getattr(w, 'dtype', type(w).__name__)}",
+            "w",
+        )
+    if not isinstance(dw, np.ndarray) or dw.shape != w.shape or dw.dtype.kind not in "fiu":
+        raise ConfigError(
+            f"{rule}: dw must be a real array of the shape of w {w.shape}; got "
+            f"{type(dw).__name__} {getattr(dw, 'shape', '')} {getattr(dw, 'dtype', '')}".rstrip(),
+            "dw",
+        )
+    if type(config) is dict and _started(config, rule, w):
+        return config  # every step after the first
+    if config is None:
+        config = {}
+    elif not isinstance(config, dict):
+        raise ConfigError(f"{rule}: config must be a dict or None; got {config!r}", "config")
+    check_config(rule, config)
+    for key in STATE[rule]:
+        value = config.get(key)
+        if value is None:
+            continue  # created on this first step
+        if key == "t":
+            check_int(f"{rule}: config['t']", value)
+        elif not (
+            isinstance(value, np.ndarray) and value.shape == w.shape and value.dtype.kind == "f"
+        ):
+            raise ConfigError(
+                f"{rule}: config[{key!r}] must be a float array of shape {w.shape}; got "
+                f"{type(value).__name__} {getattr(value, 'shape', '')}".rstrip(),
+                key,
+            )
     for key, value in DEFAULTS[rule].items():
         config.setdefault(key, value)
     return config
 
 
+def _started(config: Config, rule: str, w: Array) -> bool:
+    """Whether ``config`` is one a previous step of ``rule`` on ``w`` returned: every
+    hyperparameter and state entry there (a float learning rate, state arrays of w's shape),
+    nothing else."""
+    if len(config) != len(DEFAULTS[rule]) + len(STATE[rule]):
+        return False
+    if type(config.get("learning_rate")) is not float or not all(
+        k in config for k in DEFAULTS[rule]
+    ):
+        return False
+    for key in STATE[rule]:
+        value = config.get(key)
+        if key == "t":
+            if type(value) is not int:
+                return False
+        elif not isinstance(value, np.ndarray) or value.shape != w.shape or value.dtype.kind != "f":
+            return False
+    return True
+
+
+@IEEE
 def sgd(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
 
     config: learning_rate (default 1e-2).
     """
-    config = _defaults(config, "sgd")
+    config = _defaults(config, "sgd", w, dw)
     w -= np.multiply(dw, config["learning_rate"], out=_scratch(w))
     return w, config
 
 
+@IEEE
 def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """SGD with momentum: ``v = momentum * v - learning_rate * dw; next_w = w + v``.
 
     config: learning_rate (1e-2), momentum (0.9), velocity (zeros like w).
     """
-    config = _defaults(config, "sgd_momentum")
+    config = _defaults(config, "sgd_momentum", w, dw)
     v = _state(config, "velocity", w)
     v *= config["momentum"]
     v -= np.multiply(dw, config["learning_rate"], out=_scratch(w))
@@ -107,6 +168,7 @@ def sgd_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Arr
     return w, config
 
 
+@IEEE
 def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """Nesterov momentum in its look-ahead form (Sutskever et al., 2013, as in CS231n):
 
@@ -115,7 +177,7 @@ def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tupl
 
     config: learning_rate (1e-2), momentum (0.9), velocity (zeros like w).
     """
-    config = _defaults(config, "nesterov_momentum")
+    config = _defaults(config, "nesterov_momentum", w, dw)
     v = _state(config, "velocity", w)
     mu = config["momentum"]
     tmp = _scratch(w)
@@ -126,13 +188,14 @@ def nesterov_momentum(w: Array, dw: Array, config: Config | None = None) -> tupl
     return w, config
 
 
+@IEEE
 def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """RMSProp: ``cache = decay_rate * cache + (1 - decay_rate) * dw**2;
     next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
 
     config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8), cache (zeros like w).
     """
-    config = _defaults(config, "rmsprop")
+    config = _defaults(config, "rmsprop", w, dw)
     cache = _state(config, "cache", w)
     decay = config["decay_rate"]
     cache *= decay
@@ -147,6 +210,7 @@ def rmsprop(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, C
     return w, config
 
 
+@IEEE
 def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """Adam (Kingma & Ba, 2015) with bias correction.
 
@@ -156,11 +220,12 @@ def adam(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Conf
     config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
     m and v (zeros like w), t (0).
     """
-    config = _defaults(config, "adam")
+    config = _defaults(config, "adam", w, dw)
     w -= _adam_step(w, dw, config)
     return w, config
 
 
+@IEEE
 def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Config]:
     """AdamW (Loshchilov & Hutter, 2019): Adam plus decoupled weight decay.
 
@@ -170,7 +235,7 @@ def adamw(w: Array, dw: Array, config: Config | None = None) -> tuple[Array, Con
 
     config: as :func:`adam`, plus weight_decay (0.01) and decay_min_ndim (2).
     """
-    config = _defaults(config, "adamw")
+    config = _defaults(config, "adamw", w, dw)
     step = _adam_step(w, dw, config)
     if w.ndim >= config["decay_min_ndim"]:
         w *= 1 - config["learning_rate"] * config["weight_decay"]  # the weights before the step
@@ -254,7 +319,7 @@ UPDATE_RULES: dict[str, UpdateRule] = {
 def get_update_rule(rule: str | UpdateRule) -> UpdateRule:
     """Return the update rule called ``rule`` (or ``rule`` itself when it is callable)."""
     if callable(rule):
-        return rule
+        return check_callable("update_rule", rule, "w", "dw", "config")
     try:
         return UPDATE_RULES[rule]
     except (KeyError, TypeError):

@@ -8,11 +8,11 @@ every epoch, so schedules compose with the seed's ``lr_decay`` (which defaults t
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import Any
 
 from layerwise.errors import ConfigError
+from layerwise.validation import check_callable, check_int, check_number, check_positive_int
 
 Schedule = Callable[[int], float]
 
@@ -23,23 +23,22 @@ def constant() -> Schedule:
 
 
 def step(step_size: int = 10, gamma: float = 0.1) -> Schedule:
-    """Multiply by ``gamma`` every ``step_size`` epochs (Keras/PyTorch ``StepLR``)."""
-    _check_positive("step_size", step_size, integer=True)
-    _check_positive("gamma", gamma)
+    """Multiply by ``gamma`` in (0, 1] every ``step_size`` epochs (Keras/PyTorch ``StepLR``)."""
+    step_size = check_positive_int("step_size", step_size)
+    gamma = _check_gamma(gamma)
     return lambda epoch: gamma ** (epoch // step_size)
 
 
 def exponential(gamma: float = 0.95) -> Schedule:
-    """Multiply by ``gamma`` every epoch."""
-    _check_positive("gamma", gamma)
+    """Multiply by ``gamma`` in (0, 1] every epoch."""
+    gamma = _check_gamma(gamma)
     return lambda epoch: gamma**epoch
 
 
 def cosine(num_epochs: int, min_factor: float = 0.0) -> Schedule:
     """Cosine annealing from 1 to ``min_factor`` over ``num_epochs`` (Loshchilov & Hutter, 2017)."""
-    _check_positive("num_epochs", num_epochs, integer=True)
-    if not 0 <= min_factor <= 1:
-        raise ConfigError(f"min_factor must be in [0, 1]; got {min_factor!r}")
+    num_epochs = check_positive_int("num_epochs", num_epochs)
+    min_factor = check_number("min_factor", min_factor, 0.0, high=1.0)
 
     def factor(epoch: int) -> float:
         progress = min(epoch, num_epochs) / num_epochs
@@ -64,7 +63,7 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
     if spec is None:
         return constant()
     if callable(spec):
-        return spec
+        return check_callable("lr_schedule", spec, "epoch")
     options: dict[str, Any] = {}
     if isinstance(spec, dict):
         options = dict(spec)
@@ -75,15 +74,14 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
             f"'name', or a callable epoch -> factor"
         )
     if spec == "cosine":
-        options.setdefault("num_epochs", max(num_epochs, 1))
+        options.setdefault("num_epochs", max(check_int("num_epochs", num_epochs), 1))
     try:
         return SCHEDULES[spec](**options)
     except TypeError as exc:
         raise ConfigError(f"bad options for lr_schedule {spec!r}: {exc}") from None
 
 
-def _check_positive(name: str, value: Any, integer: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not float(value) > 0:
-        expected = "a positive integer" if integer else "a number > 0"
-        raise ConfigError(f"{name} must be {expected}; got {value!r}")
+def _check_gamma(gamma: Any) -> float:
+    """A decay factor in (0, 1]: a factor above 1 would grow the rate without bound (and
+    overflow a float within a few hundred epochs)."""
+    return check_number("gamma", gamma, 0.0, strict=True, high=1.0)

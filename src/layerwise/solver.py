@@ -30,6 +30,7 @@ import numpy as np
 
 from layerwise import optim, training_state
 from layerwise.callbacks import (
+    HOOKS,
     EarlyStopping,
     EpochFunction,
     ModelCheckpoint,
@@ -37,6 +38,7 @@ from layerwise.callbacks import (
     StopReason,
 )
 from layerwise.checkpoint import (
+    ARRAYS_FROM,
     UNVERIFIED,
     CheckpointError,
     load_checkpoint,
@@ -47,7 +49,13 @@ from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
 from layerwise.errors import ConfigError
 from layerwise.layers import softmax_loss
 from layerwise.schedules import get_schedule
-from layerwise.validation import check_int, check_number, check_positive_int, check_seed
+from layerwise.validation import (
+    check_bool,
+    check_int,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 
 Array = np.ndarray
 
@@ -137,22 +145,22 @@ class Solver:
         if self.checkpoint_name is not None:
             _check_writable_folder(Path(self.checkpoint_name).parent)
         self.print_every = check_positive_int("print_every", kwargs.pop("print_every", 10))
-        self.verbose = bool(kwargs.pop("verbose", True))
+        self.verbose = check_bool("verbose", kwargs.pop("verbose", True))
         self.seed = check_seed("seed", kwargs.pop("seed", None))
-        self.progress = bool(kwargs.pop("progress", False))
+        self.progress = check_bool("progress", kwargs.pop("progress", False))
         self.lr_schedule = kwargs.pop("lr_schedule", None)
         self._schedule = get_schedule(self.lr_schedule, self.num_epochs)
         patience = kwargs.pop("patience", None)
         self.patience = None if patience is None else check_positive_int("patience", patience)
         self.min_delta = check_number("min_delta", kwargs.pop("min_delta", 0.0))
-        self.restore_best = bool(kwargs.pop("restore_best", True))
-        self.keep_checkpoints = bool(kwargs.pop("keep_checkpoints", True))
+        self.restore_best = check_bool("restore_best", kwargs.pop("restore_best", True))
+        self.keep_checkpoints = check_bool("keep_checkpoints", kwargs.pop("keep_checkpoints", True))
         self.epoch_callback = kwargs.pop("epoch_callback", None)
         factor = kwargs.pop("divergence_factor", DIVERGENCE_FACTOR)
         self.divergence_factor = (
             None if factor is None else check_number("divergence_factor", factor, 1.0, strict=True)
         )
-        extra = list(kwargs.pop("callbacks", None) or ())
+        extra = _check_callbacks(kwargs.pop("callbacks", None))
         engine = kwargs.pop("engine", None)
         if kwargs:
             raise ConfigError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
@@ -202,25 +210,9 @@ class Solver:
         if missing:
             raise ConfigError(f"data is missing {missing}; expected keys {list(_REQUIRED_DATA)}")
         for split in ("train", "val"):
-            X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
-            if X.ndim < 2 or y.shape != (X.shape[0],):
-                raise ConfigError(
-                    f"X_{split} must have shape (N, d_1, ...) and y_{split} shape (N,); got "
-                    f"{X.shape} and {y.shape}"
-                )
-            if X.shape[0] == 0:
-                raise ConfigError(f"X_{split} is empty; need at least one example")
-            if not np.issubdtype(y.dtype, np.integer):
-                raise ConfigError(f"y_{split} must hold integer labels; got dtype {y.dtype}")
-            if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-                raise ConfigError(f"X_{split} must hold real numbers; got dtype {X.dtype}", "data")
-            if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
-                raise ConfigError(f"X_{split} contains NaN or infinite values")
-            if y.min() < 0:
-                raise ConfigError(
-                    f"y_{split} holds the label {int(y.min())}; labels are class numbers >= 0",
-                    "data",
-                )
+            X, y = check_examples(
+                data[f"X_{split}"], data[f"y_{split}"], f"X_{split}", f"y_{split}"
+            )
             setattr(self, f"X_{split}", X)
             setattr(self, f"y_{split}", y)
 
@@ -314,23 +306,24 @@ class Solver:
     def _scores_and_labels(
         self, X: Any, y: Any, num_samples: int | None, batch_size: int
     ) -> Iterator[tuple[Array, Array]]:
-        X, y = np.asarray(X), np.asarray(y)
-        if y.ndim != 1 or X.shape[0] != y.shape[0]:
-            raise ConfigError(
-                f"X and y must hold the same number of examples; got {X.shape} and {y.shape}"
-            )
+        X, y = check_examples(X, y)
         batch_size = check_positive_int("batch_size", batch_size)
         if num_samples is not None:
             num_samples = check_positive_int("num_samples", num_samples)
         N = X.shape[0]
-        if N == 0:
-            raise ConfigError(f"X holds no examples (shape {X.shape}); evaluation needs one")
         if num_samples is not None and N > num_samples:
             idx = self._sample(N, num_samples)
             X, y = X[idx], y[idx]
             N = num_samples
         for start in range(0, N, batch_size):
-            yield self.model.loss(X[start : start + batch_size]), y[start : start + batch_size]
+            scores = self.model.loss(X[start : start + batch_size])
+            if start == 0 and np.ndim(scores) == 2 and y.max() >= np.shape(scores)[1]:
+                raise ConfigError(
+                    f"y holds the label {int(y.max())}, but the model has {np.shape(scores)[1]} "
+                    f"classes (labels 0..{np.shape(scores)[1] - 1})",
+                    "y",
+                )
+            yield scores, y[start : start + batch_size]
 
     def check_accuracy(
         self, X: Any, y: Any, num_samples: int | None = None, batch_size: int = 100
@@ -534,10 +527,13 @@ class Solver:
         """
         first: CheckpointError | None = None
         problems: list[str] = []
-        for base in (path, *fallback):
+        bases = (path, *fallback)
+        for base in bases:
             try:
-                # Fields first, so a damaged one is named; then the JSON's own digest.
-                arrays, meta = load_checkpoint(base, strict=False)
+                # Fields first, so a damaged one is named; then the JSON's own digest. The
+                # arrays may sit under another base's name (a crash inside rotate).
+                others = [b for b in bases if b != base]
+                arrays, meta = load_checkpoint(base, strict=False, arrays_at=others)
                 state = training_state.parse(self, base, arrays, meta)
                 if UNVERIFIED in meta:
                     raise CheckpointError(meta[UNVERIFIED])
@@ -545,9 +541,15 @@ class Solver:
                 first = first or e
                 problems.append(str(e))
                 continue
+            if ARRAYS_FROM in meta:
+                problems.append(
+                    f"the arrays of {base} were found in {meta[ARRAYS_FROM]} (the run was "
+                    "stopped while moving its checkpoints)"
+                )
             if problems:
+                instead = "" if base == path else " instead"
                 print(
-                    f"Warning: {'; '.join(problems)}; resuming from {base} instead",
+                    f"Warning: {'; '.join(problems)}; resuming from {base}{instead}",
                     file=sys.stderr,
                 )
             training_state.apply(self, state)
@@ -555,6 +557,40 @@ class Solver:
             return self
         assert first is not None
         raise first
+
+
+def check_examples(X: Any, y: Any, x_name: str = "X", y_name: str = "y") -> tuple[Array, Array]:
+    """``X`` (N, d_1, ...) of finite real numbers and ``y`` (N,) of labels >= 0, as arrays
+    (no copy when they already are), or ConfigError naming the bad one and what was expected.
+    """
+    arrays = []
+    for name, value in ((x_name, X), (y_name, y)):
+        if value is None or isinstance(value, (str, bytes)):
+            raise ConfigError(f"{name} must be an array; got {value!r}", "data")
+        try:
+            arrays.append(np.asarray(value))
+        except (ValueError, TypeError) as e:  # a ragged nested list
+            raise ConfigError(f"{name} is not an array of numbers ({e})", "data") from None
+    X, y = arrays
+    if X.ndim < 2 or y.shape != (X.shape[0],):
+        raise ConfigError(
+            f"{x_name} must have shape (N, d_1, ...) and {y_name} shape (N,); got "
+            f"{X.shape} and {y.shape}",
+            "data",
+        )
+    if X.shape[0] == 0:
+        raise ConfigError(f"{x_name} is empty (shape {X.shape}); need at least one example", "data")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ConfigError(f"{y_name} must hold integer labels; got dtype {y.dtype}", "data")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ConfigError(f"{x_name} must hold real numbers; got dtype {X.dtype}", "data")
+    if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
+        raise ConfigError(f"{x_name} contains NaN or infinite values", "data")
+    if y.min() < 0:
+        raise ConfigError(
+            f"{y_name} holds the label {int(y.min())}; labels are class numbers >= 0", "data"
+        )
+    return X, y
 
 
 def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:
@@ -579,6 +615,26 @@ def _check_writable_folder(folder: Path) -> None:
         raise ConfigError(
             f"checkpoint_name: the folder {str(folder)!r} is not writable", "checkpoint_name"
         )
+
+
+def _check_callbacks(callbacks: Any) -> list[Any]:
+    """A list of callbacks: each an object with one or more of the methods in
+    :data:`~layerwise.callbacks.HOOKS`."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise ConfigError(
+            f"callbacks must be a list of layerwise.callbacks.Callback; got {callbacks!r}",
+            "callbacks",
+        )
+    for cb in callbacks:
+        if not any(callable(getattr(cb, hook, None)) for hook in HOOKS):
+            raise ConfigError(
+                f"callbacks: {cb!r} has none of the methods {list(HOOKS)}; a callback is a "
+                f"layerwise.callbacks.Callback",
+                "callbacks",
+            )
+    return list(callbacks)
 
 
 def _copy_arrays(arrays: dict[str, Array]) -> dict[str, Array]:

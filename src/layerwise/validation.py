@@ -7,6 +7,7 @@ argument, the bad value, and what is allowed.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
@@ -18,6 +19,9 @@ from layerwise.errors import ConfigError
 
 __all__ = [
     "DTYPES",
+    "IEEE",
+    "check_bool",
+    "check_callable",
     "check_choice",
     "check_fits_in_memory",
     "check_float_dtype",
@@ -31,6 +35,16 @@ __all__ = [
 
 #: The floating types a model, its data and its training can use, by name.
 DTYPES: tuple[str, ...] = ("float32", "float64")
+
+#: What is NOT checked, by design: arithmetic on finite numbers. Inputs are checked (real,
+#: finite, right shape); the results then follow IEEE 754, as documented in docs/DESIGN.md: a
+#: value too large for its dtype becomes +-inf, and inf - inf or 0 * inf becomes NaN, silently.
+#: Checking every output would cost a pass over each array per layer, and a NumPy warning per
+#: layer per step helps nobody: the Solver looks at the loss and the parameters once a step and
+#: stops such a run as diverged (``stopped_by.kind == "diverged"``). Use it as a decorator:
+#: each call enters a fresh ``np.errstate``, so nesting is fine (``with IEEE:`` is not: one
+#: errstate object cannot be entered twice).
+IEEE = np.errstate(over="ignore", invalid="ignore", under="ignore")
 
 
 def _is_int(value: Any) -> bool:
@@ -106,6 +120,36 @@ def check_number(
     return float(value)
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool: True, False (NumPy's too), or the integers 1 and 0.
+
+    Anything else is refused rather than read by its truth value (``verbose="no"`` is true).
+    """
+    if isinstance(value, (bool, np.bool_)) or (_is_int(value) and value in (0, 1)):
+        return bool(value)
+    raise ConfigError(f"{name} must be True or False; got {value!r}", name)
+
+
+def check_callable(name: str, fn: Any, *args: str) -> Any:
+    """``fn`` if it can be called with the positional arguments named ``args``, else
+    ConfigError with the signature that was expected: a wrong signature is told at set-up,
+    not as a TypeError from inside training."""
+    expected = f"{name}({', '.join(args)})"
+    if not callable(fn):
+        raise ConfigError(f"{name} must be callable, as {expected}; got {fn!r}", name)
+    try:
+        inspect.signature(fn).bind(*args)
+    except TypeError:
+        raise ConfigError(
+            f"{name} must accept {len(args)} positional argument(s), as {expected}; got "
+            f"{getattr(fn, '__name__', fn)!s}{inspect.signature(fn)}",
+            name,
+        ) from None
+    except ValueError:  # a builtin without a signature: it will tell for itself
+        pass
+    return fn
+
+
 def check_probability(name: str, value: Any) -> float:
     """A probability in [0, 1) (dropout's: 1 would drop every unit)."""
     return check_number(name, value, 0.0, high=1.0, high_strict=True)
@@ -148,7 +192,9 @@ def check_fits_in_memory(what: str, nbytes: int) -> int:
     memory, with the size that was asked for."""
     total = memory_bytes()
     if total is not None and nbytes > total:
-        gib = f"{nbytes / 2**30:,.1f}" if nbytes < 2**900 else f"{nbytes // 2**30:.3e}"
+        whole = nbytes // 2**30
+        # (past 10**300 an int no longer converts to a float: give its order of magnitude)
+        gib = f"{nbytes / 2**30:,.1f}" if whole < 10**15 else f"about 10^{len(str(whole)) - 1}"
         raise ConfigError(
             f"{what} would need {gib} GiB, more than this machine's "
             f"{total / 2**30:,.1f} GiB of memory; make it smaller",

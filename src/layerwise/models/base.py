@@ -31,6 +31,7 @@ from layerwise.layers import (
     softmax_loss,
 )
 from layerwise.validation import (
+    IEEE,
     check_fits_in_memory,
     check_float_dtype,
     check_number,
@@ -70,6 +71,7 @@ def layer_scales(dims: Sequence[int], weight_scale: float, weight_init: str | No
     return [weight_scale] * len(pairs)
 
 
+@IEEE
 def init_weights(
     dims: Sequence[int],
     weight_scale: float | Sequence[float],
@@ -96,7 +98,13 @@ def init_weights(
     params: dict[str, Array] = {}
     for i, ((d_in, d_out), scale) in enumerate(zip(pairs, scales, strict=True), start=1):
         draw = np.random.randn(d_in, d_out) if rng is None else rng.standard_normal((d_in, d_out))
-        params[f"theta{i}"] = (scale * draw).astype(dtype, copy=False)
+        theta = params[f"theta{i}"] = (scale * draw).astype(dtype, copy=False)
+        if not np.isfinite(theta).all():
+            raise ConfigError(
+                f"weight_scale {scale:g} makes layer {i}'s initial weights overflow "
+                f"{np.dtype(dtype).name}; use a much smaller scale (typically 1e-3 to 1)",
+                "weight_scale",
+            )
         params[f"theta{i}_0"] = np.zeros(d_out, dtype=dtype)
     return params
 
@@ -249,11 +257,16 @@ class AffineStackNet:
         if X is None or isinstance(X, (str, bytes)):
             raise ConfigError(f"{type(self).__name__}: X must be an array of numbers; got {X!r}")
         try:
-            X = np.asarray(X, dtype=self.dtype)  # no copy when X already has the model's dtype
-        except (ValueError, TypeError) as e:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as e:  # a ragged nested list
             raise ConfigError(
                 f"{type(self).__name__}: X is not an array of numbers ({e})"
             ) from None
+        if X.dtype.kind not in "biuf":
+            raise ConfigError(
+                f"{type(self).__name__}: X must hold real numbers; got dtype {X.dtype}", "X"
+            )
+        X = X.astype(self.dtype, copy=False)  # no copy when X already has the model's dtype
         if X.ndim >= 1 and X.shape[0] == 0:
             raise ConfigError(f"{type(self).__name__}: X holds no examples (shape {X.shape})")
         if X.ndim < 2 or int(np.prod(X.shape[1:])) != self.dims[0]:
@@ -271,6 +284,7 @@ class AffineStackNet:
             param["rng"] = self.rng
         return param
 
+    @IEEE
     def loss(self, X: Any, y: Any = None, training: bool | None = None) -> Any:
         """Class scores, or the loss and its gradients, for a minibatch.
 
@@ -284,7 +298,14 @@ class AffineStackNet:
         like ``self.params``.
         """
         X = self._check_input(X)
-        training = (y is not None) if training is None else bool(training)
+        if training is None:
+            training = y is not None
+        elif not isinstance(training, (bool, np.bool_)):
+            raise ConfigError(
+                f"{type(self).__name__}.loss: training must be True, False or None; got "
+                f"{training!r}",
+                "training",
+            )
         mode = "train" if training else "test"
         p = self.params
         L = self.num_layers
@@ -346,6 +367,7 @@ class AffineStackNet:
                 grads[f"theta{i}"] += self.reg * w
         return loss, grads
 
+    @IEEE
     def predict(self, X: Any, batch_size: int = 1000) -> Array:
         """Predicted class labels (m,) for X (m, d_1, ..., d_k), in batches, in test mode."""
         X = self._check_input(X)
