@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from layerwise import layers
+from layerwise import layers, losses
 from layerwise.checks import TOLERANCE, gradient_report
 from layerwise.models import base as models_base
 
@@ -25,6 +25,11 @@ LAYER_ROWS = [
     *(f"{n} {g}" for n in ("batchnorm", "layernorm") for g in ("dx", "dgamma", "dbeta")),
     "softmax_loss dx",
     "svm_loss dx",
+    *(f"{n}_loss dx" for n in ("mse", "mae", "huber", "sigmoid_cross_entropy")),
+    *(
+        f"{n}_loss(weighted) dx"
+        for n in ("softmax", "svm", "mse", "mae", "huber", "sigmoid_cross_entropy")
+    ),
 ]
 MODEL_ROWS = [
     f"{cls}(reg={reg}) {p}"
@@ -97,6 +102,18 @@ def test_broken_affine_bias_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(layers, "affine_backward", mean_not_sum)
     assert _flagged(gradient_report()) == {"affine dtheta0"}
+
+
+def test_broken_loss_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = losses.mse_loss
+
+    def summed(x: np.ndarray, y: np.ndarray, weights: Any = None) -> tuple[float, np.ndarray]:
+        # A plausible bug: the gradient of the sum over the k outputs, not of their mean.
+        loss, dx = real(x, y, weights)
+        return loss, dx * x.shape[1]
+
+    monkeypatch.setattr(losses, "mse_loss", summed)
+    assert _flagged(gradient_report()) == {"mse_loss dx", "mse_loss(weighted) dx"}
 
 
 def test_broken_model_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:

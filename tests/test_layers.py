@@ -1,13 +1,13 @@
-"""Layers: the seed's exact values, numeric gradient checks in float64, and input validation."""
+"""Layers: the seed's exact values, numeric gradient checks in float64, and input validation.
+
+The losses' tests are in test_losses.py."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from layerwise.gradient_check import (
-    eval_numerical_gradient,
     eval_numerical_gradient_array,
     rel_error,
 )
@@ -26,8 +26,6 @@ from layerwise.layers import (
     relu_forward,
     sigmoid_backward,
     sigmoid_forward,
-    softmax_loss,
-    svm_loss,
     tanh_backward,
     tanh_forward,
 )
@@ -135,75 +133,6 @@ def test_backward_rejects_wrong_dout_shape():
     _, cache = relu_forward(np.ones((2, 3)))
     with pytest.raises(ValueError, match="dout has shape"):
         relu_backward(np.ones((3, 2)), cache)
-
-
-def test_softmax_loss_matches_seed(rng):
-    num_classes, num_inputs = 10, 50
-    x = 0.001 * rng.standard_normal((num_inputs, num_classes))
-    y = rng.integers(num_classes, size=num_inputs)
-    dx_num = eval_numerical_gradient(lambda x: softmax_loss(x, y)[0], x, verbose=False)
-    loss, dx = softmax_loss(x, y)
-    assert abs(loss - np.log(10)) < 1e-2  # the seed prints 2.3026...
-    assert rel_error(dx_num, dx) < 1e-7
-
-
-def test_svm_loss_numeric(rng):
-    num_classes, num_inputs = 10, 50
-    x = 0.001 * rng.standard_normal((num_inputs, num_classes))
-    y = rng.integers(num_classes, size=num_inputs)
-    dx_num = eval_numerical_gradient(lambda x: svm_loss(x, y)[0], x, verbose=False)
-    loss, dx = svm_loss(x, y)
-    assert abs(loss - 9.0) < 1e-1  # tiny scores: every wrong class violates the margin by ~1
-    assert rel_error(dx_num, dx) < 1e-8
-
-
-def test_svm_loss_by_hand():
-    x = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
-    y = np.array([0, 1, 2])
-    loss, _ = svm_loss(x, y)
-    # The CS231n lecture example: per-example losses 2.9, 0, 12.9.
-    assert abs(loss - (2.9 + 0 + 12.9) / 3) < 1e-12
-
-
-def test_softmax_loss_is_finite_for_confident_wrong_answers():
-    x = np.array([[1000.0, -1000.0]])
-    loss, dx = softmax_loss(x, np.array([1]))
-    assert np.isfinite(loss) and abs(loss - 2000.0) < 1e-9
-    assert np.all(np.isfinite(dx))
-
-
-@pytest.mark.parametrize("loss_fn", [softmax_loss, svm_loss])
-@pytest.mark.parametrize(
-    ("y", "match"),
-    [
-        (np.array([0, 3]), "label 3 is outside the valid range 0..2"),
-        (np.array([0, -1]), "label -1"),
-        (np.array([0]), r"shape \(2,\)"),
-        (np.array([0.5, 1.0]), "integers"),
-    ],
-)
-def test_losses_validate_labels(loss_fn, y, match):
-    with pytest.raises(ValueError, match=match):
-        loss_fn(np.zeros((2, 3)), y)
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    x=arrays(
-        np.float64,
-        st.tuples(st.integers(1, 6), st.integers(2, 6)),
-        elements=st.floats(-50, 50),
-    ),
-    data=st.data(),
-)
-def test_softmax_gradient_rows_sum_to_zero(x, data):
-    y = np.array(
-        data.draw(st.lists(st.integers(0, x.shape[1] - 1), min_size=len(x), max_size=len(x)))
-    )
-    loss, dx = softmax_loss(x, y)
-    assert loss >= 0
-    assert dx.shape == x.shape
-    np.testing.assert_allclose(dx.sum(axis=1), 0, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)

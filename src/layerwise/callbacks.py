@@ -62,6 +62,16 @@ class StopReason:
         return {"kind": self.kind, "message": self.message}
 
 
+#: How the progress line names each task's score (the seed's "acc" for accuracy).
+_SHORT = {"accuracy": "acc"}
+
+
+def _score_name(solver: Any) -> str:
+    """The name of the score the Solver records (a classifier's accuracy by default)."""
+    task = getattr(solver, "task", None)
+    return str(getattr(task, "score_name", "accuracy"))
+
+
 #: The hooks the Solver calls, in the order of a run.
 HOOKS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
@@ -116,12 +126,16 @@ class ProgressLogger(Callback):
 
     def on_epoch_end(self, solver: Solver) -> None:
         if self.verbose:
+            # The seed's line for a classifier; the task's score by name otherwise.
+            name = _SHORT.get(_score_name(solver), _score_name(solver))
             solver.say(
-                "(Epoch %d / %d) train acc: %f; val_acc: %f"
+                "(Epoch %d / %d) train %s: %f; val_%s: %f"
                 % (
                     solver.epoch,
                     solver.num_epochs,
+                    name,
                     solver.train_acc_history[-1],
+                    name,
                     solver.val_acc_history[-1],
                 )
             )
@@ -147,6 +161,7 @@ class EarlyStopping(Callback):
         self.best = -math.inf
 
     def on_epoch_end(self, solver: Solver) -> None:
+        score = _score_name(solver).replace("_", " ")
         val_acc = solver.val_acc_history[-1]
         if val_acc > self.best + self.min_delta:
             self.best = val_acc
@@ -155,7 +170,7 @@ class EarlyStopping(Callback):
             self.wait += 1
         if self.wait >= self.patience:
             message = (
-                f"early stopping at epoch {solver.epoch}: validation accuracy did not improve by "
+                f"early stopping at epoch {solver.epoch}: validation {score} did not improve by "
                 f"more than {self.min_delta:g} for {self.patience} epochs (best "
                 f"{solver.best_val_acc:f})"
             )

@@ -5,9 +5,9 @@ Each row compares an analytic gradient (a backward pass) with centred difference
 (:func:`layerwise.gradient_check.rel_error`). Everything runs in float64 on small random
 inputs, so the whole report takes well under a second.
 
-Layers and models are looked up through their modules at call time (``layers.relu_backward``
-rather than a name imported once), so a test can monkeypatch a broken backward pass in and see
-the report catch it.
+Layers, losses and models are looked up through their modules at call time
+(``layers.relu_backward`` rather than a name imported once), so a test can monkeypatch a broken
+backward pass in and see the report catch it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from layerwise import gradient_check, layer_utils, layers, models
+from layerwise import gradient_check, layer_utils, layers, losses, models
 from layerwise.errors import ConfigError
 
 Array = np.ndarray
@@ -170,7 +170,7 @@ def _layer_rows(rng: np.random.Generator) -> list[Row]:
         rows += _multi_input_rows(name, forward, backward, inputs, rng)
 
     # Losses: gradient of the scalar loss with respect to the scores.
-    for name, loss_fn in (("softmax_loss", layers.softmax_loss), ("svm_loss", layers.svm_loss)):
+    for name, loss_fn in (("softmax_loss", losses.softmax_loss), ("svm_loss", losses.svm_loss)):
         scores = rng.standard_normal((_M * 2, _C))
         y = rng.integers(_C, size=_M * 2)
         _, dx = loss_fn(scores, y)
@@ -178,6 +178,44 @@ def _layer_rows(rng: np.random.Generator) -> list[Row]:
             lambda v, lf=loss_fn, y=y: lf(v, y)[0], scores, verbose=False
         )
         rows.append((f"{name} dx", err(dx, numeric)))
+    rows += _output_loss_rows(rng)
+    return rows
+
+
+def _output_loss_rows(rng: np.random.Generator) -> list[Row]:
+    """The losses of real-valued outputs (regression, multi-label), then every loss again with
+    per-example weights: the gradient with respect to the outputs x (m, k)."""
+    m, k = _M * 2, 3
+    x = rng.standard_normal((m, k))
+    # Targets a residual away from 0, where |r| (mae) has its kink; huber's, at |r| = delta,
+    # is only in the second derivative, which a centred difference hardly notices.
+    real = x - _away_from_zero(rng.standard_normal((m, k)))
+    indicators = rng.integers(2, size=(m, k)).astype(np.float64)
+    scores = rng.standard_normal((m, _C))
+    labels = rng.integers(_C, size=m)
+    weights = rng.uniform(0.25, 2.0, size=m)
+
+    new: list[tuple[str, Callable[..., Any], Array, Array]] = [
+        ("mse_loss", losses.mse_loss, x, real),
+        ("mae_loss", losses.mae_loss, x, real),
+        ("huber_loss", losses.huber_loss, x, real),
+        ("sigmoid_cross_entropy_loss", losses.sigmoid_cross_entropy_loss, x, indicators),
+    ]
+    classifiers: list[tuple[str, Callable[..., Any], Array, Array]] = [
+        ("softmax_loss", losses.softmax_loss, scores, labels),
+        ("svm_loss", losses.svm_loss, scores, labels),
+    ]
+    runs: list[tuple[str, Callable[..., Any], Array, Array, Array | None]]
+    runs = [(name, fn, out, y, None) for name, fn, out, y in new]
+    runs += [(f"{name}(weighted)", fn, out, y, weights) for name, fn, out, y in classifiers + new]
+
+    rows: list[Row] = []
+    for name, loss_fn, out, y, w in runs:
+        _, dx = loss_fn(out, y, w)
+        numeric = gradient_check.eval_numerical_gradient(
+            lambda v, lf=loss_fn, y=y, w=w: lf(v, y, w)[0], out, verbose=False
+        )
+        rows.append((f"{name} dx", gradient_check.rel_error(dx, numeric)))
     return rows
 
 

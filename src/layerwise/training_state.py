@@ -61,7 +61,8 @@ def capture(solver: Any) -> tuple[dict[str, Array], dict[str, Any]]:
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
         "val_loss_history": solver.val_loss_history,
-        "best_val_acc": solver.best_val_acc,
+        # -inf (no check yet, for a score that can be negative) is not JSON: None
+        "best_val_acc": solver.best_val_acc if math.isfinite(solver.best_val_acc) else None,
         "stopped_reason": solver.stopped_reason,
         "stopped_by": None if solver.stopped_by is None else solver.stopped_by.to_dict(),
         "callback_state": {
@@ -187,7 +188,7 @@ def _read(
         t=t,
         epoch=epoch,
         histories=histories,
-        best_val_acc=float(meta["best_val_acc"]),
+        best_val_acc=-math.inf if meta["best_val_acc"] is None else float(meta["best_val_acc"]),
         base_lr={str(k): float(v) for k, v in meta["base_lr"].items()},
     )
     # Checkpoints written before callbacks existed kept early stopping's state at the top.

@@ -38,13 +38,14 @@ DTYPES: tuple[str, ...] = ("float32", "float64")
 
 #: What is NOT checked, by design: arithmetic on finite numbers. Inputs are checked (real,
 #: finite, right shape); the results then follow IEEE 754, as documented in docs/DESIGN.md: a
-#: value too large for its dtype becomes +-inf, and inf - inf or 0 * inf becomes NaN, silently.
+#: value too large for its dtype becomes +-inf (so does x / 0), and inf - inf or 0 * inf becomes
+#: NaN, silently.
 #: Checking every output would cost a pass over each array per layer, and a NumPy warning per
 #: layer per step helps nobody: the Solver looks at the loss and the parameters once a step and
 #: stops such a run as diverged (``stopped_by.kind == "diverged"``). Use it as a decorator:
 #: each call enters a fresh ``np.errstate``, so nesting is fine (``with IEEE:`` is not: one
 #: errstate object cannot be entered twice).
-IEEE = np.errstate(over="ignore", invalid="ignore", under="ignore")
+IEEE = np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore")
 
 
 def _is_int(value: Any) -> bool:
@@ -187,7 +188,7 @@ def memory_bytes() -> int | None:
         return None
 
 
-def check_fits_in_memory(what: str, nbytes: int) -> int:
+def check_fits_in_memory(what: str, nbytes: int, field: str = "hidden") -> int:
     """Refuse, before allocating, ``nbytes`` for ``what`` when they exceed the machine's
     memory, with the size that was asked for."""
     total = memory_bytes()
@@ -198,7 +199,7 @@ def check_fits_in_memory(what: str, nbytes: int) -> int:
         raise ConfigError(
             f"{what} would need {gib} GiB, more than this machine's "
             f"{total / 2**30:,.1f} GiB of memory; make it smaller",
-            "hidden",
+            field,
         )
     return nbytes
 

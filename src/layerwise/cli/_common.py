@@ -25,11 +25,14 @@ class UsageError(LayerwiseError):
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors raise, so :func:`layerwise.cli.main` prints one line."""
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # named one by one: an empty or blank argument shows as its repr
+            shown = (a if a.strip() == a and a.isprintable() and a else repr(a) for a in extras)
+            raise UsageError(f"unrecognized arguments: {' '.join(shown)}")
+        return parsed
+
     def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments:"):  # name them, empty ones included
-            extra = message.removeprefix("unrecognized arguments:").strip()
-            if not extra or ("''" not in message and extra != extra.strip()):
-                message = "unrecognized arguments: '' (an empty argument)"
         raise UsageError(message)
 
 

@@ -73,6 +73,18 @@ class TwinEngine:
         self._model_ahead = False  # the model was loaded (resume) and the twin must follow
 
     def attach(self, solver: Solver) -> None:
+        # The twins build softmax classifiers trained on unweighted batches.
+        if solver.task.name != "classification" or solver.train_weights is not None:
+            what = (
+                "sample or class weights"
+                if solver.task.name == "classification"
+                else (f"task {solver.task.name!r}")
+            )
+            raise ConfigError(
+                f"engine {self.name!r} trains unweighted classifiers only; {what} need "
+                "engine 'numpy'",
+                "engine",
+            )
         self.solver = solver
         self.spec = spec_for_solver(solver.model, solver.update_rule_name, solver.optim_config)
         self.twin = build_twin(self.name, self.spec, solver.model, seed=solver.seed)
@@ -84,7 +96,7 @@ class TwinEngine:
         assert self.spec is not None
         return self.spec.learning_rate
 
-    def step(self, X: Array, y: Array) -> float:
+    def step(self, X: Array, y: Array, weights: Array | None = None) -> float:
         if self._model_ahead:
             self._push()
         loss = self.twin.train_step(X, y, self._learning_rate())

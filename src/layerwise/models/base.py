@@ -28,8 +28,9 @@ from layerwise.layers import (
     dropout_forward,
     layernorm_backward,
     layernorm_forward,
-    softmax_loss,
 )
+from layerwise.losses import get_loss
+from layerwise.tasks import get_task
 from layerwise.validation import (
     IEEE,
     check_fits_in_memory,
@@ -143,7 +144,13 @@ class AffineStackNet:
         normalization: str | None = None,
         weight_init: str | None = None,
         rng: np.random.Generator | None = None,
+        task: str = "classification",
+        loss: str | None = None,
+        huber_delta: float = 1.0,
     ) -> None:
+        self.task = get_task(task).name
+        self.loss_name = get_task(task).check_loss(loss)
+        self.huber_delta = check_non_negative("huber_delta", huber_delta, strictly_positive=True)
         self.dims = [check_positive_int(f"layer size {i}", d) for i, d in enumerate(dims)]
         if len(self.dims) < 2:
             raise ConfigError(f"a network needs an input and an output size; got dims {dims!r}")
@@ -208,7 +215,7 @@ class AffineStackNet:
         raise NotImplementedError
 
     def _common_config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "weight_scale": self.weight_scale,
             "reg": self.reg,
             "dtype": self.dtype.name,
@@ -216,6 +223,26 @@ class AffineStackNet:
             "activation": self.activation,
             "dropout": self.dropout,
         }
+        # The task's settings only when they are not the classifier's defaults, so that the
+        # configuration of a classifier (and every model file written before tasks) is as it was.
+        if self.task != "classification" or self.loss_name != "softmax":
+            config.update(task=self.task, loss=self.loss_name)
+        if self.loss_name == "huber":
+            config["huber_delta"] = self.huber_delta
+        return config
+
+    @property
+    def num_outputs(self) -> int:
+        """Units of the output layer: classes, regression targets or labels."""
+        return self.dims[-1]
+
+    def data_loss(self, outputs: Array, y: Any, sample_weight: Any = None) -> tuple[float, Array]:
+        """The task's loss of ``outputs`` (m, n_out) against ``y``, without the L2 term; returns
+        (loss, d loss / d outputs). ``sample_weight`` (m,): a weighted mean over the examples."""
+        fn = get_loss(self.loss_name)
+        if self.loss_name == "huber":
+            return fn(outputs, y, sample_weight, delta=self.huber_delta)
+        return fn(outputs, y, sample_weight)
 
     # ----------------------------------------------------------------------------------------
     # state that is not a parameter: batchnorm's running statistics and the dropout generator
@@ -285,17 +312,22 @@ class AffineStackNet:
         return param
 
     @IEEE
-    def loss(self, X: Any, y: Any = None, training: bool | None = None) -> Any:
-        """Class scores, or the loss and its gradients, for a minibatch.
+    def loss(
+        self, X: Any, y: Any = None, training: bool | None = None, sample_weight: Any = None
+    ) -> Any:
+        """Outputs, or the loss and its gradients, for a minibatch.
 
         Inputs:
         - X: (m, d_1, ..., d_k) input data.
-        - y: (m,) integer labels, or None.
+        - y: the targets of the model's task (:mod:`layerwise.tasks`): (m,) integer labels for
+          classification, (m,) or (m, k) values for regression, (m, k) 0/1 for multi-label;
+          or None.
         - training: dropout and batchnorm in training mode; by default True exactly when y is
           given (the seed's convention: ``loss(X)`` is test time).
+        - sample_weight: None or (m,) non-negative weights: the loss is their weighted mean.
 
-        Returns scores of shape (m, C) when y is None; else (loss, grads) with grads keyed
-        like ``self.params``.
+        Returns the outputs (m, n_out) (class scores, predictions or logits) when y is None;
+        else (loss, grads) with grads keyed like ``self.params``.
         """
         X = self._check_input(X)
         if training is None:
@@ -338,7 +370,7 @@ class AffineStackNet:
         if y is None:
             return scores
 
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = self.data_loss(scores, y, sample_weight)
         grads: dict[str, Array] = {}
         if L == 1:
             grads["theta1"], grads["theta1_0"] = affine_param_grads(dscores, last_cache)
@@ -369,11 +401,13 @@ class AffineStackNet:
 
     @IEEE
     def predict(self, X: Any, batch_size: int = 1000) -> Array:
-        """Predicted class labels (m,) for X (m, d_1, ..., d_k), in batches, in test mode."""
+        """Predictions for X (m, d_1, ..., d_k), in batches, in test mode: class labels (m,),
+        regression values ((m,) for one target, else (m, k)) or 0/1 labels (m, k)."""
         X = self._check_input(X)
         batch_size = check_positive_int("batch_size", batch_size)
+        task = get_task(self.task)
         chunks = [
-            np.argmax(self.loss(X[i : i + batch_size]), axis=1)
-            for i in range(0, len(X), batch_size)
+            task.predict(self.loss(X[i : i + batch_size])) for i in range(0, len(X), batch_size)
         ]
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.intp)
+        pred = np.concatenate(chunks)
+        return pred[:, 0] if self.task == "regression" and self.num_outputs == 1 else pred

@@ -22,6 +22,10 @@ class FullyConnectedNet(AffineStackNet):
     Inputs:
     - hidden_dims: sizes of the hidden layers, e.g. [512, 512, 512].
     - input_dim: size d of each (flattened) input; num_classes: number of classes C.
+    - task: 'classification' (default), 'regression' or 'multilabel' (:mod:`layerwise.tasks`);
+      for the last two, num_classes is the number of targets or labels.
+    - loss: the task's loss by name (default: 'softmax', 'mse', 'sigmoid_cross_entropy');
+      huber_delta: the threshold of the 'huber' loss.
     - dropout: probability of dropping each hidden unit in training (0: no dropout layers).
     - normalization: None, 'batchnorm' or 'layernorm'.
     - activation: 'relu', 'leaky_relu', 'tanh' or 'sigmoid'.
@@ -50,6 +54,9 @@ class FullyConnectedNet(AffineStackNet):
         dtype: Any = np.float32,
         seed: int | None = None,
         rng: np.random.Generator | None = None,
+        task: str = "classification",
+        loss: str | None = None,
+        huber_delta: float = 1.0,
     ) -> None:
         if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence):
             raise ConfigError(f"hidden_dims must be a list of layer sizes; got {hidden_dims!r}")
@@ -65,6 +72,9 @@ class FullyConnectedNet(AffineStackNet):
             normalization=normalization,
             weight_init=weight_init,
             rng=rng,
+            task=task,
+            loss=loss,
+            huber_delta=huber_delta,
         )
 
     def get_config(self) -> dict[str, Any]:

@@ -19,6 +19,10 @@ class ThreeLayerNet(AffineStackNet):
     - input_dim: size d of each (flattened) input.
     - hidden_dim_1, hidden_dim_2: sizes h1 and h2 of the hidden layers.
     - num_classes: number of classes C.
+    - task: 'classification' (default), 'regression' or 'multilabel' (:mod:`layerwise.tasks`);
+      for the last two, num_classes is the number of targets or labels.
+    - loss: the task's loss by name (default: 'softmax', 'mse', 'sigmoid_cross_entropy');
+      huber_delta: the threshold of the 'huber' loss.
     - weight_scale: standard deviation of the Gaussian initial weights.
     - reg: L2 regularisation strength.
     - dtype: float64 (default) or float32.
@@ -43,6 +47,9 @@ class ThreeLayerNet(AffineStackNet):
         activation: str = "relu",
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
+        task: str = "classification",
+        loss: str | None = None,
+        huber_delta: float = 1.0,
     ) -> None:
         super().__init__(
             [input_dim, hidden_dim_1, hidden_dim_2, num_classes],
@@ -53,6 +60,9 @@ class ThreeLayerNet(AffineStackNet):
             activation,
             dropout,
             rng=rng,
+            task=task,
+            loss=loss,
+            huber_delta=huber_delta,
         )
 
     def get_config(self) -> dict[str, Any]:

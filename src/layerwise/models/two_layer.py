@@ -19,6 +19,10 @@ class TwoLayerNet(AffineStackNet):
     - input_dim: size d of each (flattened) input.
     - hidden_dim: size h of the hidden layer.
     - num_classes: number of classes C.
+    - task: 'classification' (default), 'regression' or 'multilabel' (:mod:`layerwise.tasks`);
+      for the last two, num_classes is the number of targets or labels.
+    - loss: the task's loss by name (default: 'softmax', 'mse', 'sigmoid_cross_entropy');
+      huber_delta: the threshold of the 'huber' loss.
     - weight_scale: standard deviation of the Gaussian initial weights.
     - reg: L2 regularisation strength.
     - dtype: float64 (default: exact checks) or float32 (fast training).
@@ -42,6 +46,9 @@ class TwoLayerNet(AffineStackNet):
         activation: str = "relu",
         dropout: float = 0.0,
         rng: np.random.Generator | None = None,
+        task: str = "classification",
+        loss: str | None = None,
+        huber_delta: float = 1.0,
     ) -> None:
         super().__init__(
             [input_dim, hidden_dim, num_classes],
@@ -52,6 +59,9 @@ class TwoLayerNet(AffineStackNet):
             activation,
             dropout,
             rng=rng,
+            task=task,
+            loss=loss,
+            huber_delta=huber_delta,
         )
 
     def get_config(self) -> dict[str, Any]:
