@@ -399,7 +399,7 @@ def _assert_one_line_error(rc: int, out: str, err: str, match: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["train", "--dataset", "imagenet"], r"invalid choice: 'imagenet'"),
+        (["train", "--dataset", "imagenet"], r"csv:PATH or npz:PATH, got 'imagenet'"),
         (["train", "--hidden", "10,x"], r"--hidden: .*'10,x'"),
         (["train", "--hidden", "0"], r"--hidden: hidden sizes must be >= 1"),
         (["train", "--hidden", "10,10"], r"two-layer needs 1 hidden size\(s\), got 2"),

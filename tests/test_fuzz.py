@@ -1117,7 +1117,7 @@ def test_schedules_slow(args: Any) -> None:
 
 #: Valid Python values of each option (recipes, keywords), beside the junk.
 VALID_VALUES: dict[str, tuple[Any, ...]] = {
-    "dataset": ("digits", "mnist", "cifar10"),
+    "dataset": ("digits", "mnist", "cifar10", "csv:/nonexistent/t.csv", "npz:", "csv:"),
     "data_dir": ("data", "/nonexistent/dir"),
     "val_size": (None, 1, 100, 180, 1500, 5000),
     "model": ("two-layer", "three-layer", "fc"),
@@ -1144,6 +1144,10 @@ VALID_VALUES: dict[str, tuple[Any, ...]] = {
     "early_stopping": (None, 2),
     "min_delta": (0.0, 0.01),
     "engine": ("numpy", "keras"),
+    "target": (None, ("price",), ("a", "b"), ("a", "a")),
+    "task": ("auto", "classification", "regression", "multilabel"),
+    "impute": ("none", "mean", "median"),
+    "loss": ("auto", "softmax", "svm", "mse", "huber", "sigmoid_cross_entropy"),
 }
 OPTION_VALUES = {
     name: st.one_of(st.sampled_from(VALID_VALUES[name]), SCHEDULE_SPECS, JUNK)
@@ -1562,6 +1566,10 @@ TRAIN_TEXTS: dict[str, tuple[str, ...]] = {
     "--print-every": ("1", "5"),
     "--out": ("r1", "sub/r2", "."),
     "--resume": ("nope", "."),
+    "--target": ("price", "a,b", "a,,b", ""),
+    "--task": ("auto", "regression", "multilabel"),
+    "--impute": ("none", "mean"),
+    "--loss": ("auto", "mse", "svm", "huber"),
 }
 assert {o.flag for o in OPTIONS} - {"--dataset", "--epochs"} <= set(TRAIN_TEXTS)
 #: Flag texts that must not be fuzzed (a real dataset download, a framework import, a long

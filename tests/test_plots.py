@@ -14,23 +14,30 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.lines import Line2D
 
+from layerwise import plots
 from layerwise.data import load_dataset
-from layerwise.models import TwoLayerNet
+from layerwise.errors import ConfigError
+from layerwise.models import FullyConnectedNet, TwoLayerNet
 from layerwise.plots import (
     RUN_FIGURES,
     confusion_matrix,
     epoch_costs,
     infer_image_shape,
+    multilabel_scores,
     plot_confusion_matrix,
     plot_cost_per_epoch,
     plot_first_layer_weights,
+    plot_multilabel,
     plot_predictions,
+    plot_regression,
     plot_training,
+    run_figures,
     save_figure,
     write_run_figures,
 )
 from layerwise.runs import epoch_rows
 from layerwise.solver import Solver
+from layerwise.tasks import micro_f1, r2_score, subset_accuracy
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -601,3 +608,435 @@ def test_write_run_figures(tmp_path: Path, solver: Solver, data: dict[str, np.nd
         write_run_figures(tmp_path, solver.model, {"X_val": data["X_val"]}, metrics)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_run_figures(tmp_path / "missing", solver.model, data, metrics)
+
+
+# --------------------------------------------------------------------------------------------
+# Regression: predicted against true, residuals
+# --------------------------------------------------------------------------------------------
+
+
+def _offsets(ax: Any, i: int = 0) -> np.ndarray:
+    """The (x, y) points of the axes' ``i``-th scatter."""
+    return np.asarray(ax.collections[i].get_offsets(), dtype=float)
+
+
+def _regression_pair(k: int, m: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(m, k)) * np.arange(1, k + 1)
+    return y, y + 0.3 * rng.normal(size=(m, k))
+
+
+@pytest.mark.parametrize("one_column", [False, True])
+def test_regression_one_target(one_column: bool) -> None:
+    y, pred = _regression_pair(1)
+    # A (m,) prediction matches a (m,) or (m, 1) target, as a one-output model predicts.
+    fig = plot_regression(y if one_column else y[:, 0], pred[:, 0])
+    t, p = y[:, 0], pred[:, 0]
+    assert len(fig.axes) == 2
+    scatter, residuals = fig.axes
+    # Left: predicted against true, on the dashed y = x diagonal across both ranges.
+    np.testing.assert_allclose(_offsets(scatter), np.column_stack([t, p]))
+    (diagonal,) = _lines(scatter)
+    low, high = min(t.min(), p.min()), max(t.max(), p.max())
+    np.testing.assert_allclose(_x(diagonal), [low, high])
+    np.testing.assert_allclose(_y(diagonal), [low, high])
+    assert diagonal.get_linestyle() == "--" and diagonal.get_label() == "y = x"
+    assert scatter.get_title() == f"target: R² = {r2_score(p, t):.3f}"
+    assert (scatter.get_xlabel(), scatter.get_ylabel()) == ("True target", "Predicted target")
+    # Right: the residuals (predicted - true) against the prediction, around a zero line.
+    np.testing.assert_allclose(_offsets(residuals), np.column_stack([p, p - t]))
+    (zero,) = _lines(residuals)
+    np.testing.assert_array_equal(_y(zero), [0.0, 0.0])
+    assert residuals.get_title().startswith("target: residuals")
+    assert residuals.get_ylabel() == "Residual (predicted - true)"
+    # Side by side: same row, residuals on the right.
+    assert residuals.get_position().x0 > scatter.get_position().x1
+    assert fig._suptitle.get_text() == f"Regression: 60 examples (R² {r2_score(p, t):.3f})"
+    assert _text_boxes_overlap(fig) == []
+
+
+def test_regression_three_targets_with_names() -> None:
+    y, pred = _regression_pair(3)
+    names = ["price", "area", "age"]
+    fig = plot_regression(y, pred, target_names=names)
+    assert len(fig.axes) == 6
+    for j, name in enumerate(names):
+        scatter, residuals = fig.axes[2 * j], fig.axes[2 * j + 1]
+        assert scatter.get_title() == f"{name}: R² = {r2_score(pred[:, j], y[:, j]):.3f}"
+        assert scatter.get_xlabel() == f"True {name}"
+        np.testing.assert_allclose(_offsets(scatter), np.column_stack([y[:, j], pred[:, j]]))
+        np.testing.assert_allclose(_offsets(residuals)[:, 1], pred[:, j] - y[:, j])
+    # Stacked rows, one per target, top to bottom.
+    tops = [fig.axes[2 * j].get_position().y0 for j in range(3)]
+    assert tops == sorted(tops, reverse=True)
+    overall = r2_score(pred, y)
+    assert fig._suptitle.get_text() == (
+        f"Regression: 60 examples (R² {overall:.3f} averaged over the targets)"
+    )
+    assert _text_boxes_overlap(fig) == []
+    # The default names number the targets.
+    assert plot_regression(y, pred).axes[2].get_title().startswith("target 1: R² = ")
+
+
+def test_regression_draws_at_most_four_targets() -> None:
+    y, pred = _regression_pair(6)
+    fig = plot_regression(y, pred)
+    assert len(fig.axes) == 8
+    assert [ax.get_title().split(":")[0] for ax in fig.axes[::2]] == [
+        f"target {j}" for j in range(4)
+    ]
+    assert fig._suptitle.get_text() == (
+        f"Regression: 60 examples, the first 4 of 6 targets shown "
+        f"(R² {r2_score(pred, y):.3f} averaged over the targets)"
+    )
+
+
+def test_regression_constant_and_perfect() -> None:
+    # A constant target predicted exactly: R² 1 (no 0/0), residuals all zero, no warning.
+    y = np.full(5, 2.0)
+    fig = plot_regression(y, y.copy())
+    assert fig.axes[0].get_title() == "target: R² = 1.000"
+    np.testing.assert_array_equal(_offsets(fig.axes[1])[:, 1], np.zeros(5))
+    fig.canvas.draw()  # a zero-width diagonal renders as well
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "match"),
+    [
+        (
+            {"y_pred": np.zeros((4, 3))},
+            "y_pred",
+            r"shape of y_true.*got \(4, 3\) for y_true of shape \(4, 2\)",
+        ),
+        ({"y_pred": np.zeros((5, 2))}, "y_pred", r"got \(5, 2\) for y_true of shape \(4, 2\)"),
+        ({"y_true": np.array([[1.0, np.nan]] * 4)}, "y_true", r"NaN or infinite values \(4 of 8\)"),
+        ({"y_pred": np.array([[np.inf, 0.0]] * 4)}, "y_pred", "NaN or infinite"),
+        ({"y_true": np.zeros((0, 2)), "y_pred": np.zeros((0, 2))}, "y_true", "non-empty"),
+        ({"y_true": np.zeros((4, 0))}, "y_true", "non-empty"),
+        ({"y_true": np.zeros((4, 2, 1))}, "y_true", r"\(m,\) or \(m, k\).*shape \(4, 2, 1\)"),
+        ({"y_pred": np.array([["a", "b"]] * 4)}, "y_pred", "array of numbers"),
+        ({"y_true": [[1.0, 2.0], [3.0]]}, "y_true", "not an array of numbers"),
+        ({"target_names": ["a"]}, "target_names", r"one name per column \(2\); got 1"),
+        ({"target_names": "ab"}, "target_names", "list of 2 names"),
+    ],
+)
+def test_regression_rejects(kwargs: dict[str, Any], field: str, match: str) -> None:
+    args: dict[str, Any] = {"y_true": np.zeros((4, 2)), "y_pred": np.zeros((4, 2))}
+    args.update(kwargs)
+    with pytest.raises(ConfigError, match=match) as info:
+        plot_regression(**args)
+    assert info.value.field == field
+
+
+# --------------------------------------------------------------------------------------------
+# Multi-label: per-label precision, recall, F1
+# --------------------------------------------------------------------------------------------
+
+# Four labels: 0 partly right, 1 never predicted (precision 0/0), 2 neither present nor
+# predicted (every score 0/0), 3 perfect.
+ML_TRUE = np.array([[1, 1, 0, 1], [1, 0, 0, 0], [0, 1, 0, 1], [1, 0, 0, 0], [0, 0, 0, 1]])
+ML_PRED = np.array([[1, 0, 0, 1], [0, 0, 0, 0], [1, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 1]])
+
+
+def test_multilabel_scores() -> None:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    scores = multilabel_scores(ML_TRUE, ML_PRED)
+    np.testing.assert_allclose(scores["precision"], [2 / 3, 0, 0, 1])
+    np.testing.assert_allclose(scores["recall"], [2 / 3, 0, 0, 1])
+    np.testing.assert_allclose(scores["f1"], [2 / 3, 0, 0, 1])
+    np.testing.assert_array_equal(scores["support"], [3, 2, 0, 3])
+    expected = precision_recall_fscore_support(ML_TRUE, ML_PRED, zero_division=0)
+    for key, values in zip(("precision", "recall", "f1", "support"), expected, strict=True):
+        np.testing.assert_allclose(scores[key], values)
+    # Predicting everything: precision is the share of positives, recall 1.
+    everything = multilabel_scores(ML_TRUE, np.ones_like(ML_TRUE))
+    np.testing.assert_allclose(everything["precision"], [3 / 5, 2 / 5, 0, 3 / 5])
+    np.testing.assert_allclose(everything["recall"], [1, 1, 0, 1])
+
+
+def test_multilabel_figure() -> None:
+    from sklearn.metrics import f1_score
+
+    fig = plot_multilabel(ML_TRUE, ML_PRED, label_names=["cat", "dog", "bird", "fish"])
+    (ax,) = fig.axes
+    scores = multilabel_scores(ML_TRUE, ML_PRED)
+    assert len(ax.containers) == 3
+    for bars, key, label in zip(
+        ax.containers, ("precision", "recall", "f1"), ("precision", "recall", "F1"), strict=True
+    ):
+        assert bars.get_label() == label
+        np.testing.assert_allclose([b.get_height() for b in bars], scores[key])
+    # Three bars side by side per label, centred on the label's tick.
+    centres = np.array([[b.get_x() + b.get_width() / 2 for b in bars] for bars in ax.containers])
+    np.testing.assert_allclose(centres.mean(axis=0), np.arange(4))
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "cat\nn=3",
+        "dog\nn=2",
+        "bird\nn=0",
+        "fish\nn=3",
+    ]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["precision", "recall", "F1"]
+    subset, micro = subset_accuracy(ML_PRED, ML_TRUE), micro_f1(ML_PRED, ML_TRUE)
+    assert (subset, micro) == (0.4, pytest.approx(f1_score(ML_TRUE, ML_PRED, average="micro")))
+    assert ax.get_title() == (
+        f"Multi-label: subset accuracy {subset:.3f}, micro-F1 {micro:.3f} (5 examples, 4 labels)"
+    )
+    assert ax.get_ylim() == (0.0, 1.2)
+    assert _text_boxes_overlap(fig) == []
+    # Default names: the label numbers; bools work as 0/1.
+    fig = plot_multilabel(ML_TRUE.astype(bool), ML_PRED.astype(float))
+    assert fig.axes[0].get_xticklabels()[1].get_text() == "1\nn=2"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "match"),
+    [
+        ({"y_pred": ML_PRED[:, :3]}, "y_pred", r"got \(5, 3\) for y_true of shape \(5, 4\)"),
+        ({"y_true": ML_TRUE * 2}, "y_true", "holds 2; multi-label indicators are 0 or 1"),
+        ({"y_pred": np.where(ML_PRED, np.nan, 0.0)}, "y_pred", "holds nan"),
+        ({"y_true": ML_TRUE[:, 0]}, "y_true", r"\(m, k\).*shape \(5,\)"),
+        ({"y_true": np.zeros((0, 4)), "y_pred": np.zeros((0, 4))}, "y_true", "non-empty"),
+        ({"label_names": ["a", "b"]}, "label_names", r"one name per column \(4\); got 2"),
+    ],
+)
+def test_multilabel_rejects(kwargs: dict[str, Any], field: str, match: str) -> None:
+    args: dict[str, Any] = {"y_true": ML_TRUE, "y_pred": ML_PRED}
+    args.update(kwargs)
+    with pytest.raises(ConfigError, match=match) as info:
+        plot_multilabel(**args)
+    assert info.value.field == field
+
+
+def test_new_figures_do_not_touch_pyplot() -> None:
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    y, pred = _regression_pair(2)
+    figures = [plot_regression(y, pred), plot_multilabel(ML_TRUE, ML_PRED)]
+    assert all(isinstance(fig, Figure) for fig in figures)
+    assert plt.get_fignums() == before
+
+
+# --------------------------------------------------------------------------------------------
+# The score on the curves' axes
+# --------------------------------------------------------------------------------------------
+
+_HISTORY = {
+    "loss_history": [1.0, 0.5],
+    "train_acc_history": [0.1, 0.4],
+    "val_acc_history": [0.0, 0.3],
+}
+
+
+@pytest.mark.parametrize(
+    ("score_name", "label"),
+    [
+        (None, "Accuracy"),
+        ("accuracy", "Accuracy"),
+        ("r2", "R²"),
+        ("subset_accuracy", "Subset accuracy"),
+        ("balanced_accuracy", "Balanced accuracy"),
+    ],
+)
+def test_training_curves_name_the_score(score_name: str | None, label: str) -> None:
+    history = dict(_HISTORY) if score_name is None else {**_HISTORY, "score_name": score_name}
+    ax = plot_training(history).axes[1]
+    assert (ax.get_title(), ax.get_ylabel()) == (label, label)
+
+
+def test_training_curves_name_a_solvers_score() -> None:
+    data, _ = _task_data("regression")
+    model = FullyConnectedNet([8], 4, 2, task="regression", seed=0)
+    s = Solver(model, data, batch_size=40, num_epochs=1, verbose=False, seed=0)
+    s.train()
+    assert plot_training(s).axes[1].get_ylabel() == "R²"
+
+
+@pytest.mark.parametrize("score_name", [3, "", None])
+def test_training_curves_reject_a_bad_score_name(score_name: Any) -> None:
+    with pytest.raises(ConfigError, match="score_name"):
+        plot_training({**_HISTORY, "score_name": score_name})
+
+
+# --------------------------------------------------------------------------------------------
+# Run folders of every task
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "images", "expected"),
+    [
+        ("classification", True, RUN_FIGURES),
+        ("classification", False, ("curves.png", "cost.png", "confusion.png")),
+        ("regression", True, ("curves.png", "cost.png", "regression.png")),
+        ("regression", False, ("curves.png", "cost.png", "regression.png")),
+        ("multilabel", True, ("curves.png", "cost.png", "multilabel.png")),
+        ("multilabel", False, ("curves.png", "cost.png", "multilabel.png")),
+    ],
+)
+def test_run_figures(task: str, images: bool, expected: tuple[str, ...]) -> None:
+    assert run_figures(task, images) == expected
+    assert (
+        run_figures()
+        == RUN_FIGURES
+        == (
+            "curves.png",
+            "cost.png",
+            "predictions_correct.png",
+            "predictions_wrong.png",
+            "weights.png",
+            "confusion.png",
+        )
+    )
+
+
+def test_run_figures_rejects() -> None:
+    with pytest.raises(ConfigError, match="task must be one of") as info:
+        run_figures("ranking")
+    assert info.value.field == "task"
+    with pytest.raises(ConfigError, match="images must be True or False; got 'no'"):
+        run_figures("classification", "no")  # type: ignore[arg-type]
+
+
+def _task_data(task: str, outputs: int = 2) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Tabular data (4 features) for ``task``: train/val/test splits and the weights behind y."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    W = rng.normal(size=(4, outputs))
+    if task == "regression":
+        y: np.ndarray = (X @ W).astype(np.float32)
+        if outputs == 1:
+            y = y[:, 0]
+    elif task == "multilabel":
+        y = (X @ W > 0).astype(np.int64)
+    else:
+        y = (X @ W).argmax(axis=1)
+    splits = {"train": slice(0, 120), "val": slice(120, 160), "test": slice(160, 200)}
+    data = {f"{k}_{name}": v[s] for name, s in splits.items() for k, v in (("X", X), ("y", y))}
+    return data, W
+
+
+def _trained(task: str, outputs: int = 2) -> tuple[Solver, dict[str, np.ndarray]]:
+    data, _ = _task_data(task, outputs)
+    model = FullyConnectedNet([8], 4, outputs, task=task, weight_scale=0.3, seed=0)
+    s = Solver(
+        model,
+        data,
+        optim_config={"learning_rate": 0.05},
+        batch_size=20,
+        num_epochs=3,
+        verbose=False,
+        seed=0,
+    )
+    s.train()
+    return s, data
+
+
+def _run_metrics(solver: Solver) -> dict[str, Any]:
+    """The run's metrics dict as metrics.json holds it (without a score name)."""
+    return {
+        "epochs": epoch_rows(
+            solver.loss_history,
+            solver.train_acc_history,
+            solver.val_acc_history,
+            solver.iterations_per_epoch,
+            solver.epoch,
+        ),
+        "loss_history": solver.loss_history,
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+    }
+
+
+def _write_and_capture(
+    monkeypatch: pytest.MonkeyPatch, run_dir: Path, *args: Any, **kwargs: Any
+) -> tuple[list[Path], dict[str, Figure]]:
+    """write_run_figures, with the figures it saves kept by file name for their content."""
+    saved: dict[str, Figure] = {}
+    real_save = plots.save_figure
+
+    def keep(fig: Figure, path: Any) -> None:
+        saved[Path(path).name] = fig
+        real_save(fig, path)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    paths = write_run_figures(run_dir, *args, **kwargs)
+    for path in paths:
+        content = path.read_bytes()
+        assert content.startswith(PNG_SIGNATURE) and 5_000 < len(content) < 400_000, path.name
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(p.name for p in paths)
+    return paths, saved
+
+
+@pytest.mark.parametrize("outputs", [2, 1])
+def test_write_run_figures_regression(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: int
+) -> None:
+    s, data = _trained("regression", outputs)
+    names = ["height", "weight"][:outputs]
+    paths, saved = _write_and_capture(
+        monkeypatch,
+        tmp_path,
+        s.model,
+        data,
+        _run_metrics(s),
+        class_names=names,
+        task="regression",
+    )
+    assert [p.name for p in paths] == list(run_figures("regression"))
+    # The curves name the task's score; regression.png holds the model's test predictions.
+    assert saved["curves.png"].axes[1].get_ylabel() == "R²"
+    pred = s.model.predict(data["X_test"]).reshape(40, outputs)
+    y = data["y_test"].reshape(40, outputs)
+    fig = saved["regression.png"]
+    assert len(fig.axes) == 2 * outputs
+    for j, name in enumerate(names):
+        np.testing.assert_allclose(
+            _offsets(fig.axes[2 * j]), np.column_stack([y[:, j], pred[:, j]]), rtol=1e-6
+        )
+        assert fig.axes[2 * j].get_title() == f"{name}: R² = {r2_score(pred[:, j], y[:, j]):.3f}"
+
+
+def test_write_run_figures_multilabel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s, data = _trained("multilabel")
+    metrics = {**_run_metrics(s), "score_name": "micro_f1"}  # a score name given is kept
+    paths, saved = _write_and_capture(
+        monkeypatch, tmp_path, s.model, data, metrics, class_names=["a", "b"], task="multilabel"
+    )
+    assert [p.name for p in paths] == ["curves.png", "cost.png", "multilabel.png"]
+    assert saved["curves.png"].axes[1].get_ylabel() == "Micro-F1"
+    pred = s.model.predict(data["X_test"])
+    assert set(np.unique(pred)) <= {0, 1}
+    (ax,) = saved["multilabel.png"].axes
+    np.testing.assert_allclose(
+        [b.get_height() for b in ax.containers[2]], multilabel_scores(data["y_test"], pred)["f1"]
+    )
+    assert ax.get_xticklabels()[0].get_text().startswith("a\n")
+    assert f"subset accuracy {subset_accuracy(pred, data['y_test']):.3f}" in ax.get_title()
+
+
+def test_write_run_figures_tabular_classifier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 features are no picture: no prediction grids, no weight images, only the matrix.
+    s, data = _trained("classification")
+    paths, saved = _write_and_capture(
+        monkeypatch, tmp_path, s.model, data, _run_metrics(s), images=False
+    )
+    assert [p.name for p in paths] == ["curves.png", "cost.png", "confusion.png"]
+    assert saved["curves.png"].axes[1].get_ylabel() == "Accuracy"
+    ax = saved["confusion.png"].axes[0]
+    expected = confusion_matrix(data["y_test"], s.model.predict(data["X_test"]), num_classes=2)
+    np.testing.assert_array_equal(_cell_counts(ax, 2), expected)
+
+
+def test_write_run_figures_rejects_another_task(tmp_path: Path) -> None:
+    s, data = _trained("regression")
+    with pytest.raises(
+        ConfigError, match="the model's task is 'regression', not task='multilabel'"
+    ):
+        write_run_figures(tmp_path, s.model, data, _run_metrics(s), task="multilabel")
+    with pytest.raises(ConfigError, match="task must be one of"):
+        write_run_figures(tmp_path, s.model, data, _run_metrics(s), task="ranking")
+    assert list(tmp_path.iterdir()) == []

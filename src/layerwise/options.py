@@ -33,9 +33,11 @@ from layerwise.data.catalog import DATASETS
 from layerwise.engine import ENGINES
 from layerwise.errors import ConfigError
 from layerwise.layer_utils import ACTIVATIONS, NORMALIZATIONS
+from layerwise.losses import LOSSES
 from layerwise.models import ARCHITECTURES
 from layerwise.models.base import WEIGHT_INITS
 from layerwise.optim import UPDATE_RULES
+from layerwise.tasks import TASKS
 from layerwise.validation import DTYPES
 
 __all__ = ["OPTIONS", "Choice", "Hidden", "Number", "Option", "Schedule", "Text", "option"]
@@ -214,7 +216,51 @@ class Text:
         return value
 
 
-Constraint = Number | Choice | Hidden | Schedule | Text
+@dataclass(frozen=True)
+class Dataset:
+    """A built-in dataset's name, or a file of one's own: ``csv:PATH`` or ``npz:PATH``."""
+
+    choices: tuple[str, ...]
+    kind = "str"
+
+    def parse(self, text: str) -> str:
+        return self.check("dataset", text, message_only=True)
+
+    def check(self, name: str, value: Any, message_only: bool = False) -> str:
+        from layerwise.data.own import is_own, parse_own
+
+        if isinstance(value, str) and (value in self.choices or is_own(value)):
+            if is_own(value):
+                parse_own(value)  # a path is there
+            return value
+        shown = ", ".join(repr(c) for c in self.choices)
+        message = f"expected one of {shown}, csv:PATH or npz:PATH, got {value!r}"
+        raise ConfigError(message if message_only else f"{name}: {message}", name)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names, comma-separated in text: ``price`` or ``label_a,label_b``."""
+
+    kind = "str"
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        names = tuple(t.strip() for t in text.split(","))
+        if not all(names):
+            raise ConfigError(f"expected COLUMN[,COLUMN] with no empty name, got {text!r}")
+        return self.check("target", names)
+
+    def check(self, name: str, value: Any) -> tuple[str, ...]:
+        ok = isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and len(value)
+        ok = ok and all(isinstance(v, str) and v.strip() for v in value)
+        if not ok:
+            raise ConfigError(f"{name} must be a non-empty list of column names; got {value!r}")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{name} names a column twice: {list(value)}", name)
+        return tuple(value)
+
+
+Constraint = Number | Choice | Hidden | Schedule | Text | Dataset | Columns
 
 POSITIVE_INT = Number("an integer >= 1", low=1, integer=True)
 NON_NEGATIVE_INT = Number("an integer >= 0", low=0, integer=True)
@@ -279,7 +325,43 @@ def _names(choices: Any) -> tuple[str, ...]:
 # training. weight_scale 0.1 (not 1e-3) because 64 inputs in [0, 1] need larger initial
 # weights for the first updates to move the scores; lr 0.5 is safe for the same reason.
 OPTIONS: tuple[Option, ...] = (
-    Option("dataset", Choice(DATASETS), "digits", "dataset to train on", searchable=False),
+    Option(
+        "dataset",
+        Dataset(DATASETS),
+        "digits",
+        "dataset to train on: a built-in one, or your own csv:PATH or npz:PATH",
+        metavar="DATASET",
+        searchable=False,
+    ),
+    Option(
+        "target",
+        Columns(),
+        None,
+        "the column(s) to predict, for --dataset csv:PATH",
+        metavar="COLUMN[,COLUMN]",
+        searchable=False,
+    ),
+    Option(
+        "task",
+        Choice(("auto", *TASKS)),
+        "auto",
+        "what to predict (auto: classification for the built-in datasets; for your own, "
+        "inferred from the target)",
+        searchable=False,
+    ),
+    Option(
+        "impute",
+        Choice(("none", "mean", "median")),
+        "none",
+        "fill missing CSV feature cells from the training rows (none: refuse them)",
+        searchable=False,
+    ),
+    Option(
+        "loss",
+        Choice(("auto", *LOSSES)),
+        "auto",
+        "the loss (auto: the task's: softmax, mse or sigmoid_cross_entropy)",
+    ),
     Option(
         "data_dir",
         Text(),
@@ -402,6 +484,10 @@ def markdown_table() -> str:
             values = "sizes, e.g. `100` or `512,512`"
         elif isinstance(c, Schedule):
             values = "`cosine[:MIN]`, `exponential[:GAMMA]`, `step[:STEP[:GAMMA]]`"
+        elif isinstance(c, Dataset):
+            values = ", ".join(f"`{v}`" for v in c.choices) + ", `csv:PATH`, `npz:PATH`"
+        elif isinstance(c, Columns):
+            values = "column names, e.g. `price` or `a,b`"
         else:
             values = "a path"
         meaning = o.help.replace("|", "/")

@@ -12,10 +12,12 @@ The figures, each from a Solver, a run folder's metrics dict, or plain arrays:
 - :func:`plot_predictions`: a grid of correctly or wrongly classified images (the seed's
   Keras MNIST grids, titled ``predicted X, classes Y``);
 - :func:`plot_first_layer_weights`: the first layer's weights, one image per hidden unit;
-- :func:`plot_confusion_matrix`: true against predicted class, counts in the cells.
+- :func:`plot_confusion_matrix`: true against predicted class, counts in the cells;
+- :func:`plot_regression`: predicted against true values and the residuals, per target;
+- :func:`plot_multilabel`: precision, recall and F1 of every label.
 
-:func:`write_run_figures` draws all of them for a run folder (``layerwise train`` and
-``layerwise plot`` call it).
+:func:`write_run_figures` draws those that fit the run's task into a run folder (``layerwise
+train`` and ``layerwise plot`` call it); :func:`run_figures` names them.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from matplotlib.ticker import MaxNLocator
 
 from layerwise.errors import ConfigError
 from layerwise.io import write_bytes
+from layerwise.tasks import get_task, micro_f1, r2_score, subset_accuracy
 
 _HISTORY_KEYS = ("loss_history", "train_acc_history", "val_acc_history")
 
-#: The figures :func:`write_run_figures` writes into a run folder, in order.
+#: The figures :func:`write_run_figures` writes into a classifier's run folder whose examples
+#: are images, in order (:func:`run_figures` names those of every task).
 RUN_FIGURES = (
     "curves.png",
     "cost.png",
@@ -48,6 +52,27 @@ RUN_FIGURES = (
     "weights.png",
     "confusion.png",
 )
+
+#: The figures only a classifier of images gets: they draw examples and weights as pictures.
+_IMAGE_FIGURES = ("predictions_correct.png", "predictions_wrong.png", "weights.png")
+
+#: The one figure of each task's predictions, after curves.png and cost.png.
+_TASK_FIGURES = {
+    "classification": "confusion.png",
+    "regression": "regression.png",
+    "multilabel": "multilabel.png",
+}
+
+#: How the accuracy axes of :func:`plot_training` names each task's score.
+_SCORE_LABELS = {
+    "accuracy": "Accuracy",
+    "r2": "R²",
+    "subset_accuracy": "Subset accuracy",
+    "micro_f1": "Micro-F1",
+}
+
+#: :func:`plot_regression` draws at most this many targets (two panels each).
+MAX_REGRESSION_TARGETS = 4
 
 # Image shapes of the known datasets by feature count: MNIST, the 8x8 digits and CIFAR-10
 # (stored channels first, as the seed's get_CIFAR10_data returns it).
@@ -226,12 +251,15 @@ def plot_training(history: Any) -> Figure:
 
     history: a Solver after ``train()``, or a dict with ``loss_history`` (one loss per
     iteration), ``train_acc_history`` and ``val_acc_history`` (one accuracy per epoch, index 0
-    = before training), as stored in metrics.json.
+    = before training), as stored in metrics.json. The histories hold the task's score (see
+    :mod:`layerwise.tasks`): a dict's ``score_name`` (e.g. ``"r2"``, ``"subset_accuracy"``) or
+    a Solver's task names it on the axes; without one it is accuracy.
 
     Returns a 10x8 inch figure with two stacked axes: the per-iteration training loss as points,
-    and train/val accuracy per epoch with a dashed reference line at 0.5.
+    and train/val accuracy (score) per epoch with a dashed reference line at 0.5.
     """
     h = _get_history(history)
+    score = _score_label(history)
     fig = _new_figure(10, 8)
 
     ax_loss = fig.add_subplot(2, 1, 1)
@@ -242,15 +270,27 @@ def plot_training(history: Any) -> Figure:
     ax_loss.set_ylabel("Loss (minibatch)")
 
     ax_acc = fig.add_subplot(2, 1, 2)
-    ax_acc.set_title("Accuracy")
+    ax_acc.set_title(score)
     ax_acc.plot(h["train_acc_history"], "-o", label="train")
     ax_acc.plot(h["val_acc_history"], "-o", label="val")
     ax_acc.plot([0.5] * len(h["val_acc_history"]), "k--")
     ax_acc.set_xlabel("Epoch")
-    ax_acc.set_ylabel("Accuracy")
+    ax_acc.set_ylabel(score)
     ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5" ticks
     ax_acc.legend(loc="lower right")
     return fig
+
+
+def _score_label(history: Any) -> str:
+    """The axis label of the score in the histories: a dict's ``score_name``, a Solver's task's
+    score, else accuracy."""
+    if isinstance(history, Mapping):
+        name = history.get("score_name", "accuracy")
+    else:
+        name = getattr(getattr(history, "task", None), "score_name", "accuracy")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"history['score_name'] must be a score's name, e.g. 'r2'; got {name!r}")
+    return _SCORE_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def epoch_costs(history: Any) -> tuple[list[int], list[float]]:
@@ -524,6 +564,182 @@ def plot_confusion_matrix(
 
 
 # --------------------------------------------------------------------------------------------
+# Regression and multi-label predictions
+# --------------------------------------------------------------------------------------------
+
+
+def _array(name: str, values: Any) -> np.ndarray:
+    try:
+        return np.asarray(values)
+    except (TypeError, ValueError) as e:  # e.g. ragged lists
+        raise ConfigError(f"{name} is not an array of numbers ({e})", name) from None
+
+
+def _real_columns(name: str, values: Any) -> np.ndarray:
+    """``values`` (m,) or (m, k) of finite numbers, as (m, k) float64."""
+    arr = _array(name, values)
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
+        raise ConfigError(
+            f"{name} must be a non-empty (m,) or (m, k) array of numbers; got {arr.dtype} of "
+            f"shape {arr.shape}",
+            name,
+        )
+    cols = arr.astype(np.float64).reshape(len(arr), -1)
+    bad = int(np.count_nonzero(~np.isfinite(cols)))
+    if bad:
+        raise ConfigError(f"{name} contains NaN or infinite values ({bad} of {cols.size})", name)
+    return cols
+
+
+def _indicators(name: str, values: Any) -> np.ndarray:
+    """``values`` (m, k) of 0 and 1, as bools."""
+    arr = _array(name, values)
+    if arr.dtype.kind not in "biuf" or arr.ndim != 2 or arr.size == 0:
+        raise ConfigError(
+            f"{name} must be a non-empty (m, k) array of 0/1 label indicators; got {arr.dtype} "
+            f"of shape {arr.shape}",
+            name,
+        )
+    valid = np.isin(arr, (0, 1))
+    if not valid.all():
+        bad = arr[~valid].flat[0].item()
+        raise ConfigError(f"{name} holds {bad!r}; multi-label indicators are 0 or 1", name)
+    return arr.astype(bool)
+
+
+def _same_shape(true: np.ndarray, pred: np.ndarray, y_true: Any, y_pred: Any) -> None:
+    if pred.shape != true.shape:
+        raise ConfigError(
+            f"y_pred must have the shape of y_true (one value per example and column); got "
+            f"{np.shape(y_pred)} for y_true of shape {np.shape(y_true)}",
+            "y_pred",
+        )
+
+
+def _column_names(name: str, names: Any, k: int, default: list[str]) -> list[str]:
+    """``names`` (one per column) as strings, or ``default`` when None."""
+    if names is None:
+        return default
+    if isinstance(names, np.ndarray):
+        names = names.tolist()
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        raise ConfigError(f"{name} must be a list of {k} names; got {names!r}", name)
+    if len(names) != k:
+        raise ConfigError(f"{name} must hold one name per column ({k}); got {len(names)}", name)
+    return [str(n) for n in names]
+
+
+def plot_regression(y_true: Any, y_pred: Any, target_names: Sequence[str] | None = None) -> Figure:
+    """Predicted against true values, and the residuals, of every target (up to four).
+
+    y_true, y_pred: (m,) for one target or (m, k), finite; a (m,) and a (m, 1) array match.
+    target_names: one name per target (default: "target", or "target 0", "target 1", ...).
+
+    Each target gets a row of two axes: the predictions against the true values with the
+    dashed y = x diagonal (a perfect model's points lie on it) and the target's R² in the
+    title; and the residuals (predicted - true) against the prediction with a dashed zero line
+    (a pattern there is what the model misses). Beyond four targets only the first four are
+    drawn, and the figure's title says so; its R² is the mean over all targets.
+    """
+    true = _real_columns("y_true", y_true)
+    pred = _real_columns("y_pred", y_pred)
+    _same_shape(true, pred, y_true, y_pred)
+    m, k = true.shape
+    default = ["target"] if k == 1 else [f"target {j}" for j in range(k)]
+    names = _column_names("target_names", target_names, k, default)
+    shown = min(k, MAX_REGRESSION_TARGETS)
+
+    fig = _new_figure(11, 3.8 * shown + 0.6, layout="constrained")
+    which = "" if shown == k else f", the first {shown} of {k} targets shown"
+    fig.suptitle(
+        f"Regression: {m} examples{which} (R² {r2_score(pred, true):.3f}"
+        f"{' averaged over the targets' if k > 1 else ''})"
+    )
+    size = 16 if m <= 500 else 4  # thousands of full-size points hide each other
+    for j in range(shown):
+        t, p = true[:, j], pred[:, j]
+        ax = fig.add_subplot(shown, 2, 2 * j + 1)
+        ax.scatter(t, p, s=size, alpha=0.6)
+        low, high = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([low, high], [low, high], "k--", linewidth=1, label="y = x")
+        ax.set_title(f"{names[j]}: R² = {r2_score(p, t):.3f}")
+        ax.set_xlabel(f"True {names[j]}")
+        ax.set_ylabel(f"Predicted {names[j]}")
+        ax.legend(loc="upper left")
+
+        ax_res = fig.add_subplot(shown, 2, 2 * j + 2)
+        ax_res.scatter(p, p - t, s=size, alpha=0.6)
+        ax_res.axhline(0.0, color="k", linestyle="--", linewidth=1)
+        ax_res.set_title(f"{names[j]}: residuals (MAE {float(np.mean(np.abs(p - t))):.3g})")
+        ax_res.set_xlabel(f"Predicted {names[j]}")
+        ax_res.set_ylabel("Residual (predicted - true)")
+    return fig
+
+
+def multilabel_scores(y_true: Any, y_pred: Any) -> dict[str, np.ndarray]:
+    """Per-label ``precision``, ``recall``, ``f1`` and ``support`` (true positives + false
+    negatives) of 0/1 indicators (m, k); a score whose denominator is 0 is 0."""
+    return _label_scores(*_multilabel_inputs(y_true, y_pred))
+
+
+def _multilabel_inputs(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    true = _indicators("y_true", y_true)
+    pred = _indicators("y_pred", y_pred)
+    _same_shape(true, pred, y_true, y_pred)
+    return true, pred
+
+
+def _label_scores(true: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+    tp = np.sum(pred & true, axis=0).astype(np.float64)
+    fp = np.sum(pred & ~true, axis=0).astype(np.float64)
+    fn = np.sum(~pred & true, axis=0).astype(np.float64)
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+    return {
+        "precision": ratio(tp, tp + fp),
+        "recall": ratio(tp, tp + fn),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "support": (tp + fn).astype(np.int64),
+    }
+
+
+def plot_multilabel(y_true: Any, y_pred: Any, label_names: Sequence[str] | None = None) -> Figure:
+    """Precision, recall and F1 of every label as grouped bars (see :func:`multilabel_scores`).
+
+    y_true, y_pred: (m, k) 0/1 indicators. label_names: one name per label (default: the
+    label numbers). The title gives the subset accuracy (every label of an example right)
+    and the micro-F1 (all example-label pairs pooled).
+    """
+    true, pred = _multilabel_inputs(y_true, y_pred)
+    scores = _label_scores(true, pred)
+    m, k = true.shape
+    names = _column_names("label_names", label_names, k, [str(j) for j in range(k)])
+
+    fig = _new_figure(min(24.0, max(7.0, 0.8 * k + 2.0)), 5.5)
+    ax = fig.add_subplot()
+    x = np.arange(k)
+    width = 0.27
+    for i, (key, label) in enumerate(
+        (("precision", "precision"), ("recall", "recall"), ("f1", "F1"))
+    ):
+        ax.bar(x + (i - 1) * width, scores[key], width, label=label)
+    ticks = [f"{name}\nn={n}" for name, n in zip(names, scores["support"], strict=True)]
+    ax.set_xticks(x, ticks, rotation=45 if k > 10 or max(map(len, names)) > 8 else 0)
+    ax.set_ylim(0.0, 1.2)  # room above the 1.0 bars for the legend
+    ax.set_yticks(np.linspace(0.0, 1.0, 6))
+    ax.set_xlabel("Label (n: examples that have it)")
+    ax.set_ylabel("Score")
+    ax.legend(loc="upper right", ncols=3)
+    ax.set_title(
+        f"Multi-label: subset accuracy {subset_accuracy(pred, true):.3f}, micro-F1 "
+        f"{micro_f1(pred, true):.3f} ({m} examples, {k} labels)"
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------
 
@@ -552,6 +768,34 @@ def predict_labels(model: Any, X: Any, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(chunks)
 
 
+def run_figures(task: str = "classification", images: bool = True) -> tuple[str, ...]:
+    """The file names :func:`write_run_figures` writes for ``task``, in order.
+
+    Every run gets curves.png and cost.png; a classifier then gets predictions_correct.png,
+    predictions_wrong.png and weights.png when its examples are ``images`` (tabular data is
+    not), and confusion.png; a regression run regression.png; a multi-label run multilabel.png.
+    ``images`` matters only to a classifier.
+    """
+    name = get_task(task).name
+    if not isinstance(images, (bool, np.bool_)):
+        raise ConfigError(f"images must be True or False; got {images!r}", "images")
+    if name == "classification" and images:
+        return RUN_FIGURES
+    return ("curves.png", "cost.png", _TASK_FIGURES[name])
+
+
+def _predict(model: Any, X: np.ndarray, task: str, batch_size: int = 1000) -> np.ndarray:
+    """``model.predict(X)``, or the task's predictions from ``model.loss`` scores."""
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return np.asarray(predict(X))
+    starts = range(0, len(X), batch_size)
+    pred = np.concatenate(
+        [get_task(task).predict(model.loss(X[i : i + batch_size])) for i in starts]
+    )
+    return pred[:, 0] if task == "regression" and pred.ndim == 2 and pred.shape[1] == 1 else pred
+
+
 def write_run_figures(
     run_dir: str | os.PathLike[str],
     model: Any,
@@ -560,19 +804,33 @@ def write_run_figures(
     class_names: Sequence[str] | None = None,
     split: str = "test",
     image_shape: Sequence[int] | None = None,
+    task: str = "classification",
+    images: bool = True,
 ) -> list[Path]:
-    """Draw every figure of a run into ``run_dir``; return the paths, in :data:`RUN_FIGURES` order.
+    """Draw every figure of a run into ``run_dir``; return the paths, in :func:`run_figures`
+    order.
 
     model: the trained (best) model; data: a dataset dict with ``X_<split>`` (m, ...) and
-    ``y_<split>`` (m,); metrics: the run's metrics dict (``loss_history``,
-    ``train_acc_history``, ``val_acc_history``, ``epochs`` rows), as in metrics.json.
-    class_names: names by label (e.g. CIFAR-10's) for the prediction titles and the matrix.
+    ``y_<split>`` (the task's targets); metrics: the run's metrics dict (``loss_history``,
+    ``train_acc_history``, ``val_acc_history``, ``epochs`` rows, optionally ``score_name``),
+    as in metrics.json.
+    class_names: names by label (e.g. CIFAR-10's) for the prediction titles and the matrix;
+    for a regression run the target names, for a multi-label run the label names.
     image_shape: one example as an image (the dataset catalog's; None: the split's own shape
     for image-shaped X, else guessed from the feature count).
+    task: the model's task (:mod:`layerwise.tasks`); images: whether a classifier's examples
+    are images (False for tabular data: no prediction grids or weight images).
 
-    Writes curves.png, cost.png, predictions_correct.png, predictions_wrong.png (the first
-    nine of each in the split), weights.png (the first layer) and confusion.png.
+    Writes curves.png and cost.png; then a classifier's predictions_correct.png,
+    predictions_wrong.png (the first nine of each in the split) and weights.png (the first
+    layer) when ``images``, and confusion.png; a regression run's regression.png (see
+    :func:`plot_regression`); a multi-label run's multilabel.png (:func:`plot_multilabel`).
     """
+    names = run_figures(task, images)
+    task = get_task(task).name
+    model_task = getattr(model, "task", task)
+    if isinstance(model_task, str) and model_task != task:
+        raise ConfigError(f"the model's task is {model_task!r}, not task={task!r}", "task")
     folder = Path(run_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"run folder {str(folder)!r} does not exist")
@@ -582,6 +840,21 @@ def write_run_figures(
                 f"data has no {key!r}; expected a dataset dict with the {split} split"
             )
     X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
+    if task != "classification":
+        if "score_name" not in metrics:
+            # The histories hold the task's score: say which on the curves' axes.
+            metrics = {**metrics, "score_name": get_task(task).score_name}
+        predictions = _predict(model, X, task)
+        figures = {
+            "curves.png": plot_training(metrics),
+            "cost.png": plot_cost_per_epoch(metrics),
+        }
+        if task == "regression":
+            figures["regression.png"] = plot_regression(y, predictions, target_names=class_names)
+        else:
+            figures["multilabel.png"] = plot_multilabel(y, predictions, label_names=class_names)
+        return _save_all(folder, figures, names)
+
     y_pred = predict_labels(model, X)
     # The number of classes comes from the model's scores, so a class that never occurs in
     # the split still gets its row and column.
@@ -591,19 +864,24 @@ def write_run_figures(
     figures = {
         "curves.png": plot_training(metrics),
         "cost.png": plot_cost_per_epoch(metrics),
-        "predictions_correct.png": plot_predictions(
-            X, y, y_pred, correct=True, image_shape=image_shape, class_names=class_names
-        ),
-        "predictions_wrong.png": plot_predictions(
-            X, y, y_pred, correct=False, image_shape=image_shape, class_names=class_names
-        ),
-        "weights.png": plot_first_layer_weights(model, image_shape=image_shape),
-        "confusion.png": plot_confusion_matrix(
-            y, y_pred, class_names=class_names, num_classes=None if class_names else num_classes
-        ),
     }
+    if images:  # tabular examples are no pictures: no grids, no weight images
+        figures["predictions_correct.png"] = plot_predictions(
+            X, y, y_pred, correct=True, image_shape=image_shape, class_names=class_names
+        )
+        figures["predictions_wrong.png"] = plot_predictions(
+            X, y, y_pred, correct=False, image_shape=image_shape, class_names=class_names
+        )
+        figures["weights.png"] = plot_first_layer_weights(model, image_shape=image_shape)
+    figures["confusion.png"] = plot_confusion_matrix(
+        y, y_pred, class_names=class_names, num_classes=None if class_names else num_classes
+    )
+    return _save_all(folder, figures, names)
+
+
+def _save_all(folder: Path, figures: Mapping[str, Figure], names: Sequence[str]) -> list[Path]:
     paths = []
-    for name in RUN_FIGURES:
+    for name in names:
         save_figure(figures[name], folder / name)
         paths.append(folder / name)
     return paths

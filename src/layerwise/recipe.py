@@ -34,7 +34,7 @@ from layerwise.errors import ConfigError
 from layerwise.models import ARCHITECTURES, DEFAULT_HIDDEN
 from layerwise.spec import NetSpec
 
-__all__ = ["SCHEMA_VERSION", "Recipe", "data_dims"]
+__all__ = ["SCHEMA_VERSION", "Recipe", "data_dims", "data_task"]
 
 #: The version of :meth:`Recipe.to_dict`'s layout; bumped when it changes incompatibly.
 SCHEMA_VERSION = 1
@@ -53,7 +53,14 @@ _LOOP_FIELDS = (
     "min_delta",
     "seed",
     "engine",
+    "target",
+    "task",
+    "impute",
+    "loss",
 )
+#: Fields added after schema version 1 was first written, with the value a recipe without them
+#: means (to_dict leaves them out at that value, so such a recipe's JSON is as it was).
+_ADDED_FIELDS = {"target": None, "task": "auto", "impute": "none", "loss": "auto"}
 #: Options that set a field of the network, by option name: the NetSpec field.
 _NETWORK_FIELDS = {
     "hidden": "hidden_dims",
@@ -80,7 +87,9 @@ class Recipe:
     - network: the :class:`~layerwise.spec.NetSpec` (its ``input_dim`` and ``num_classes`` are
       None: the data decides them);
     - epochs, batch_size, lr_decay, lr_schedule, early_stopping (patience), min_delta, seed,
-      engine: the loop.
+      engine: the loop;
+    - target, task, impute, loss: what to predict (:mod:`layerwise.tasks`); ``target`` and
+      ``impute`` are for a CSV file of one's own (``dataset="csv:PATH"``).
     """
 
     dataset: str
@@ -96,6 +105,10 @@ class Recipe:
     min_delta: float
     seed: int
     engine: str
+    target: tuple[str, ...] | None = None
+    task: str = "auto"
+    impute: str = "none"
+    loss: str = "auto"
 
     def __post_init__(self) -> None:
         for name in _LOOP_FIELDS:
@@ -125,9 +138,36 @@ class Recipe:
                     f"{self.model}",
                     "weight_init",
                 )
-        from layerwise.data import check_val_size
+        self._check_task()
 
-        check_val_size(self.dataset, self.val_size)
+    def _check_task(self) -> None:
+        from layerwise.data import check_val_size
+        from layerwise.data.own import check_own, is_own
+        from layerwise.tasks import get_task
+
+        if is_own(self.dataset):
+            check_own(self.dataset, self.target, None if self.impute == "none" else self.impute)
+        else:
+            check_val_size(self.dataset, self.val_size)
+            for name, unset in (("target", None), ("impute", "none")):
+                if getattr(self, name) != unset:
+                    raise ConfigError(
+                        f"{name} is for a CSV file of your own (dataset csv:PATH), not "
+                        f"{self.dataset}",
+                        name,
+                    )
+            if self.task not in ("auto", "classification"):
+                raise ConfigError(
+                    f"task {self.task!r}: {self.dataset} is a classification dataset", "task"
+                )
+        if self.task != "auto" and self.loss != "auto":
+            get_task(self.task).check_loss(self.loss)
+        if self.engine != "numpy" and (self.task not in ("auto", "classification")):
+            raise ConfigError(
+                f"engine {self.engine!r} trains classifiers only; task {self.task!r} needs "
+                "engine numpy",
+                "engine",
+            )
 
     # ----------------------------------------------------------------------------------------
     # making one
@@ -195,6 +235,10 @@ class Recipe:
         out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name in _ADDED_FIELDS and value == _ADDED_FIELDS[f.name]:
+                continue
+            if isinstance(value, tuple):
+                value = list(value)
             out[f.name] = value.to_dict() if isinstance(value, NetSpec) else value
         return out
 
@@ -210,7 +254,9 @@ class Recipe:
                 "schema_version",
             )
         names = [f.name for f in dataclasses.fields(cls)]
-        given = {k: v for k, v in fields.items() if k != "schema_version"}
+        given = {**_ADDED_FIELDS, **{k: v for k, v in fields.items() if k != "schema_version"}}
+        if isinstance(given["target"], list):
+            given["target"] = tuple(given["target"])
         unknown = sorted(set(given) - set(names))
         missing = sorted(set(names) - set(given))
         if unknown or missing:
@@ -228,7 +274,23 @@ class Recipe:
     def build_data(self) -> dict[str, np.ndarray]:
         """The dataset dict (``X_train, y_train, X_val, y_val, X_test, y_test``) it trains on."""
         from layerwise.data import dataset_info, load_dataset
+        from layerwise.data.own import is_own, load_own
 
+        if is_own(self.dataset):
+            data = load_own(
+                self.dataset,
+                self.target,
+                None if self.task == "auto" else self.task,
+                None if self.impute == "none" else self.impute,
+                self.val_size,
+                self.seed,
+                np.dtype(self.network.dtype),
+            )
+            if self.loss != "auto":
+                from layerwise.tasks import get_task
+
+                get_task(data["target"]["task"]).check_loss(self.loss)
+            return data
         if self.data_dir is not None and dataset_info(self.dataset).offline:
             from pathlib import Path
 
@@ -262,6 +324,9 @@ class Recipe:
             # the same run, and the global stream is left alone. (seed= would fix the masks.)
             "rng": np.random.default_rng([self.seed, 1]),
         }
+        task = data_task(data)
+        if task != "classification" or self.loss != "auto":
+            common.update(task=task, loss=None if self.loss == "auto" else self.loss)
         hidden = spec.hidden_dims
         if self.model == "two-layer":
             dims: dict[str, Any] = {"hidden_dim": hidden[0]}
@@ -324,9 +389,22 @@ class Recipe:
         return Solver(model, data, engine=engine, **settings, **extra)
 
 
-def data_dims(data: Mapping[str, np.ndarray]) -> tuple[int, int]:
-    """(input_dim, num_classes) of a dataset dict: features per example, largest label + 1."""
+def data_task(data: Mapping[str, Any]) -> str:
+    """The task of a dataset dict: its ``"target"`` entry's (own data), else classification."""
+    target = data.get("target")
+    return str(target["task"]) if isinstance(target, Mapping) else "classification"
+
+
+def data_dims(data: Mapping[str, Any]) -> tuple[int, int]:
+    """(input_dim, outputs) of a dataset dict: features per example, and the classes (the
+    largest label + 1, or the file's class list), targets or labels."""
     input_dim = int(np.prod(data["X_train"].shape[1:]))
+    target = data.get("target")
+    if data_task(data) != "classification":
+        y = data["y_train"]
+        return input_dim, 1 if y.ndim == 1 else int(y.shape[1])
+    if isinstance(target, Mapping) and target.get("classes"):
+        return input_dim, len(target["classes"])
     num_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test"))) + 1
     return input_dim, num_classes
 

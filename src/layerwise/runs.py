@@ -45,7 +45,9 @@ from layerwise.io import (
     write_csv,
     write_json,
 )
-from layerwise.recipe import Recipe, data_dims
+from layerwise.prediction import model_outputs
+from layerwise.recipe import Recipe, data_dims, data_task
+from layerwise.tasks import get_task
 
 __all__ = ["RunFolder", "RunResult", "accuracy", "epoch_rows", "train_run"]
 
@@ -323,10 +325,24 @@ class RunFolder:
     def write_figures(
         self, model: Any, data: dict[str, Any], metrics: dict[str, Any], dataset: str
     ) -> list[Path]:
-        """Every figure of the run, drawn with the dataset's image shape and class names."""
+        """Every figure of the run, drawn with the dataset's image shape and class names (a
+        file of one's own has no images: its class or target names come with its data)."""
         from layerwise.data import dataset_info
+        from layerwise.data.own import is_own
         from layerwise.plots import write_run_figures
 
+        if is_own(dataset):
+            target = data["target"]
+            names = target.get("classes") or target.get("target_names")
+            return write_run_figures(
+                self.path,
+                model,
+                data,
+                metrics,
+                class_names=None if names is None else [str(n) for n in names],
+                task=data_task(data),
+                images=False,
+            )
         info = dataset_info(dataset)
         return write_run_figures(
             self.path,
@@ -336,6 +352,37 @@ class RunFolder:
             class_names=info.class_names,
             image_shape=info.image_shape,
         )
+
+    @property
+    def preprocessing_path(self) -> Path:
+        """preprocessing.json: how a file of one's own was encoded (the fitted encoder) and
+        what its targets are; ``layerwise evaluate`` and ``predict`` apply it to new files."""
+        return self.path / "preprocessing.json"
+
+    def write_preprocessing(self, data: dict[str, Any]) -> None:
+        write_json(
+            self.preprocessing_path,
+            {"encoder": data["encoder"].to_dict(), "target": data["target"]},
+        )
+
+    def read_preprocessing(self) -> dict[str, Any]:
+        """What :meth:`write_preprocessing` wrote; ConfigError when the run has none."""
+        if not self.preprocessing_path.is_file():
+            raise ConfigError(
+                f"{str(self)!r} has no preprocessing.json: it was not trained on a file of "
+                "your own (csv:PATH or npz:PATH)",
+                "run",
+            )
+        try:
+            content = read_json(self.preprocessing_path)
+        except ValueError as e:
+            raise ConfigError(f"{self.preprocessing_path} is damaged: {e}", "run") from None
+        if not isinstance(content, dict) or not {"encoder", "target"} <= set(content):
+            raise ConfigError(
+                f"{self.preprocessing_path} is damaged: expected the keys encoder and target",
+                "run",
+            )
+        return content
 
 
 #: How a config.json from before recipes named each option (the rest kept their names).
@@ -374,6 +421,13 @@ def check_model_fits_data(model: Any, data: dict[str, Any], where: str = "the mo
         raise ConfigError(
             f"{where} takes {dims[0]} features per example, but the dataset has {input_dim}"
         )
+    task = getattr(model, "task", "classification")
+    if task != data_task(data):
+        raise ConfigError(f"{where} is for {task}, but the dataset is for {data_task(data)}")
+    if task != "classification" and dims[-1] != num_classes:
+        raise ConfigError(
+            f"{where} has {dims[-1]} outputs, but the dataset has {num_classes} target columns"
+        )
     if dims[-1] < num_classes:
         raise ConfigError(
             f"{where} has {dims[-1]} classes, but the dataset's labels go up to {num_classes - 1}"
@@ -381,12 +435,31 @@ def check_model_fits_data(model: Any, data: dict[str, Any], where: str = "the mo
 
 
 def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of the N examples of X (N, ...) whose predicted class equals y (N,)."""
+    """The model's task score on the N examples of X (N, ...) and their targets y: for a
+    classifier the fraction whose predicted class equals y (N,); R² for regression, subset
+    accuracy for multi-label (:mod:`layerwise.tasks`)."""
     if len(X) != len(y) or len(X) == 0:
         raise ConfigError(
             f"accuracy needs as many labels as examples, at least one; got {len(X)} and {len(y)}"
         )
-    return float(np.mean(model.predict(X) == y))
+    task = get_task(getattr(model, "task", "classification"))
+    if task.name == "classification":
+        return float(np.mean(model.predict(X) == y))
+    outputs = model_outputs(model, X)
+    return task.score(outputs, _like_outputs(task.name, y, outputs))
+
+
+def task_metrics(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Every metric of the model's task on X and y, by name (accuracy; R², MAE, MSE; subset
+    accuracy, micro-F1)."""
+    task = get_task(getattr(model, "task", "classification"))
+    outputs = model_outputs(model, X)
+    return task.metrics(outputs, _like_outputs(task.name, y, outputs))
+
+
+def _like_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """A single regression target (N,) as the column (N, 1) the outputs are."""
+    return y.reshape(outputs.shape) if task == "regression" and y.ndim == 1 else y
 
 
 def epoch_rows(
@@ -449,8 +522,10 @@ def run_metrics(solver: Any, data: dict[str, Any], model: Any, seconds: float) -
         "val_acc_history": solver.val_acc_history,
         "val_loss_history": solver.val_loss_history,
         "best_val_acc": solver.best_val_acc,
+        "score_name": solver.task.score_name,
         "val_acc": accuracy(model, data["X_val"], data["y_val"]),
         "test_acc": accuracy(model, data["X_test"], data["y_test"]),
+        "test_metrics": task_metrics(model, data["X_test"], data["y_test"]),
         "iterations_per_epoch": solver.iterations_per_epoch,
         "num_iterations": len(solver.loss_history),
         "train_seconds": seconds,
@@ -487,9 +562,13 @@ def run_config(recipe: Recipe, model: Any, data: dict[str, Any]) -> dict[str, An
 
     net = recipe.network
     input_dim, num_classes = data_dims(data)
+    own: dict[str, Any] = {}
+    if "target" in data:  # a file of one's own: what the model predicts
+        own = {"task": data_task(data), "target": data["target"]}
     return {
         "command": "train",
         "recipe": recipe.to_dict(),
+        **own,
         "dataset": recipe.dataset,
         "data_dir": recipe.data_dir,
         "val_size": recipe.val_size,
@@ -524,6 +603,10 @@ def run_config(recipe: Recipe, model: Any, data: dict[str, Any]) -> dict[str, An
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **require_engine(recipe.engine),
     }
+
+
+#: What the outputs of each task are called in the first line of a run.
+_OUTPUTS = {"classification": "classes", "regression": "targets", "multilabel": "labels"}
 
 
 def train_run(
@@ -622,6 +705,8 @@ def _train(
     if folder is not None and not resume:
         # Written before training, so even an interrupted run says what it was.
         folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
+        if "encoder" in data:
+            folder.write_preprocessing(data)
     fit_on = data if train_data is None else train_data
     if verbose:
         hidden = ",".join(map(str, recipe.network.hidden_dims))
@@ -629,7 +714,7 @@ def _train(
         say(
             f"Training {type(model).__name__} (hidden {hidden}) on {recipe.dataset}: "
             f"{len(fit_on['X_train'])} training examples of {input_dim} features, "
-            f"{num_classes} classes"
+            f"{num_classes} {_OUTPUTS[data_task(data)]}"
         )
     solver = recipe.build_solver(
         model,

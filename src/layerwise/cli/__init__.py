@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from layerwise.cli import compare, evaluate, gradcheck, plot, train, tune
+from layerwise.cli import compare, evaluate, gradcheck, plot, predict, train, tune
 from layerwise.cli._common import PROG, Parser, UsageError
 from layerwise.errors import LayerwiseError
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (train, evaluate, plot, gradcheck, tune, compare):
+    for command in (train, evaluate, predict, plot, gradcheck, tune, compare):
         command.add_parser(sub)
     return parser
 

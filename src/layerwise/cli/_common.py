@@ -18,6 +18,10 @@ from layerwise.options import OPTIONS, Option
 PROG = "layerwise"
 
 
+#: How the lines a command prints name each task's score.
+SCORE_WORDS = {"accuracy": "accuracy", "r2": "R2", "subset_accuracy": "subset accuracy"}
+
+
 class UsageError(LayerwiseError):
     """A problem with the command line or its inputs; reported in one line, exit status 2."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from layerwise.cli._common import UsageError
+from layerwise.cli._common import SCORE_WORDS, UsageError
 from layerwise.errors import ConfigError
 
 
@@ -50,8 +50,10 @@ def load_run(run_arg: str, data_dir: str | None) -> tuple[Any, Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from layerwise.runs import accuracy
+    from layerwise.tasks import get_task
 
     _, _, model, data = load_run(args.run, args.data_dir)
     acc = accuracy(model, data[f"X_{args.split}"], data[f"y_{args.split}"])
-    print(f"{args.split} accuracy: {acc:f}")
+    score = SCORE_WORDS[get_task(getattr(model, "task", "classification")).score_name]
+    print(f"{args.split} {score}: {acc:f}")
     return 0

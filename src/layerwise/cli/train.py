@@ -14,6 +14,7 @@ from typing import Any
 
 from layerwise.cli._common import (
     PROG,
+    SCORE_WORDS,
     DefaultsFormatter,
     UsageError,
     add_print_every,
@@ -154,8 +155,9 @@ def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> 
             f"checkpoint saved; continue with: {PROG} train --resume {folder}"
         ) from None
     metrics = result.metrics
-    print(f"val accuracy: {metrics['val_acc']:f}")
-    print(f"test accuracy: {metrics['test_acc']:f}")
+    score = SCORE_WORDS.get(metrics.get("score_name", "accuracy"), "accuracy")
+    print(f"val {score}: {metrics['val_acc']:f}")
+    print(f"test {score}: {metrics['test_acc']:f}")
     print(f"trained in {metrics['train_seconds']:.1f} s; run folder: {folder}")
     stopped = result.solver.stopped_by
     return DIVERGED if stopped is not None and stopped.kind == "diverged" else 0
