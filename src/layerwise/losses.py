@@ -15,8 +15,8 @@ dx is scaled by ``w_i / sum(w)`` instead of ``1 / m``. Only the weights' ratios 
 all equal to c give the unweighted result exactly, and a zero weight drops its example.
 
 Where an example has several outputs (regression targets, multi-label logits), ``l_i`` is the
-mean over its k outputs rather than their sum, as in scikit-learn, so the loss's scale (and a
-good learning rate) does not depend on k.
+mean over its k outputs rather than their sum (scikit-learn's squared error does the same; its
+multi-label log-loss sums), so the loss's scale (and a good learning rate) does not depend on k.
 
 ==========================  ==========================================  ===================
 name in :data:`LOSSES`      function; per-example loss ``l_i``          targets y

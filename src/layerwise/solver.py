@@ -321,7 +321,9 @@ class Solver:
     def _scores_and_labels(
         self, X: Any, y: Any, num_samples: int | None, batch_size: int
     ) -> Iterator[tuple[Array, Array]]:
-        X, y = check_examples(X, y, task=self.task.name)
+        own = (X is self.X_train and y is self.y_train) or (X is self.X_val and y is self.y_val)
+        if not own:  # the Solver's own splits were checked once, when it was made
+            X, y = check_examples(X, y, task=self.task.name)
         batch_size = check_positive_int("batch_size", batch_size)
         if num_samples is not None:
             num_samples = check_positive_int("num_samples", num_samples)
@@ -434,8 +436,13 @@ class Solver:
     def _diverged(self, exc: TrainingDiverged, t: int) -> None:
         self.stop(
             "diverged",
-            f"{exc} at iteration {t + 1} (epoch {self.epoch + 1}); training stopped and the "
-            f"best parameters (val acc {self.best_val_acc:f}) were kept",
+            f"{exc} at iteration {t + 1} (epoch {self.epoch + 1}); training stopped and "
+            + (
+                f"the best parameters (val {self.task.score_name.replace('_', ' ')} "
+                f"{self.best_val_acc:f}) were kept"
+                if self.restore_best
+                else "the last parameters were kept (restore_best=False)"
+            ),
         )
         print(f"Warning: {self.stopped_reason}", file=sys.stderr)
 

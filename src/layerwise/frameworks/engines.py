@@ -97,6 +97,11 @@ class TwinEngine:
         return self.spec.learning_rate
 
     def step(self, X: Array, y: Array, weights: Array | None = None) -> float:
+        if weights is not None:
+            raise ConfigError(
+                f"engine {self.name!r} trains on unweighted batches; weights need engine 'numpy'",
+                "engine",
+            )
         if self._model_ahead:
             self._push()
         loss = self.twin.train_step(X, y, self._learning_rate())

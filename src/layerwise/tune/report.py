@@ -23,7 +23,18 @@ from layerwise.tune.study import trial_params
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
 #: User attributes a trial carries (set by the search from the worker's outcome).
-TRIAL_ATTRS = ("error", "epochs", "train_seconds", "worker", "pid", "data_loads", "run")
+TRIAL_ATTRS = (
+    "error",
+    "epochs",
+    "train_seconds",
+    "worker",
+    "pid",
+    "data_loads",
+    "run",
+    "score_name",
+)
+#: How the lines name a trial's value: the task's score (accuracy unless the data says not).
+_SCORE_WORDS = {"accuracy": "accuracy", "r2": "R2", "subset_accuracy": "subset accuracy"}
 
 
 def _state(trial: FrozenTrial) -> str:
@@ -91,7 +102,8 @@ def tested_line(params: Mapping[str, Any], space: SearchSpace, result: Mapping[s
     """The seed's line for a finished trial (pruned and failed ones say so instead)."""
     head = f"Tested {values_text(params, space)}"
     if result["state"] == "complete":
-        return f"{head}: Validation accuracy = {result['value']}"
+        score = _SCORE_WORDS.get(result.get("score_name") or "accuracy", "accuracy")
+        return f"{head}: Validation {score} = {result['value']}"
     if result["state"] == "pruned":
         return f"{head}: {result.get('error') or 'pruned'}"
     return f"{head}: failed: {result.get('error')}"
@@ -123,4 +135,5 @@ def _duration(exact: float) -> str:
 def best_line(trial: FrozenTrial, space: SearchSpace) -> str:
     """``Best params: {'lr': 0.1, ...} with accuracy 0.9779`` (the seed's last line)."""
     params = trial_params(trial)
-    return f"Best params: { {n: params[n] for n in space.names} } with accuracy {trial.value}"
+    score = _SCORE_WORDS.get(trial.user_attrs.get("score_name") or "accuracy", "accuracy")
+    return f"Best params: { {n: params[n] for n in space.names} } with {score} {trial.value}"

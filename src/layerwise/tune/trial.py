@@ -138,7 +138,11 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
         if stopped is not None and stopped.kind == "diverged":
             out.update(state="fail", error=stopped.message)
         else:
-            out.update(state="complete", value=float(result.solver.best_val_acc))
+            out.update(
+                state="complete",
+                value=float(result.solver.best_val_acc),
+                score_name=result.solver.task.score_name,
+            )
     out["train_seconds"] = time.perf_counter() - start
     out["epochs"] = reporter.epochs
     return out
