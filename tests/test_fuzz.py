@@ -1148,6 +1148,7 @@ VALID_VALUES: dict[str, tuple[Any, ...]] = {
     "task": ("auto", "classification", "regression", "multilabel"),
     "impute": ("none", "mean", "median"),
     "loss": ("auto", "softmax", "svm", "mse", "huber", "sigmoid_cross_entropy"),
+    "monitor": ("score", "val_loss"),
 }
 OPTION_VALUES = {
     name: st.one_of(st.sampled_from(VALID_VALUES[name]), SCHEDULE_SPECS, JUNK)
@@ -1570,6 +1571,7 @@ TRAIN_TEXTS: dict[str, tuple[str, ...]] = {
     "--task": ("auto", "regression", "multilabel"),
     "--impute": ("none", "mean"),
     "--loss": ("auto", "mse", "svm", "huber"),
+    "--monitor": ("score", "val_loss"),
 }
 assert {o.flag for o in OPTIONS} - {"--dataset", "--epochs"} <= set(TRAIN_TEXTS)
 #: Flag texts that must not be fuzzed (a real dataset download, a framework import, a long

@@ -137,7 +137,13 @@ def test_options_round_trip(name: str) -> None:
 
 def test_to_dict_layout() -> None:
     fields = Recipe.from_options(**RECIPES["fc-batchnorm-adam-cosine"]).to_dict()
-    added = {"target", "task", "impute", "loss"}  # left out at their defaults (older layout)
+    added = {
+        "target",
+        "task",
+        "impute",
+        "loss",
+        "monitor",
+    }  # left out at their defaults (older layout)
     every = {f.name for f in dataclasses.fields(Recipe)}
     assert set(fields) == {"schema_version"} | (every - added)
     assert fields["network"]["hidden_dims"] == [32, 16, 8]

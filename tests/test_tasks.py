@@ -302,3 +302,50 @@ def test_class_weight_is_for_classifiers(rng: np.random.Generator) -> None:
             _regression_data(rng),
             class_weight="balanced",
         )
+
+
+def test_monitor_val_loss_keeps_the_lowest_validation_loss(rng: np.random.Generator) -> None:
+    data = _regression_data(rng)
+    kept = {}
+    for monitor in ("score", "val_loss"):
+        net = FullyConnectedNet([8], 4, 1, task="regression", seed=0)
+        solver = Solver(
+            net,
+            data,
+            update_rule="adam",
+            optim_config={"learning_rate": 0.05},
+            num_epochs=15,
+            batch_size=16,
+            seed=0,
+            verbose=False,
+            monitor=monitor,
+        )
+        solver.train()
+        kept[monitor] = solver
+    by_loss = kept["val_loss"]
+    best = int(np.argmin(by_loss.val_loss_history))
+    assert by_loss.best_val_loss == by_loss.val_loss_history[best]
+    assert by_loss.best_val_acc == by_loss.val_acc_history[best]
+    by_score = kept["score"]
+    assert by_score.best_val_acc == max(by_score.val_acc_history)
+    with pytest.raises(ConfigError, match="monitor must be one of"):
+        Solver(FullyConnectedNet([8], 4, 1, task="regression"), data, monitor="loss")
+
+
+def test_early_stopping_on_the_validation_loss(rng: np.random.Generator) -> None:
+    net = FullyConnectedNet([8], 4, 1, task="regression", seed=0)
+    solver = Solver(
+        net,
+        _regression_data(rng),
+        update_rule="adam",
+        optim_config={"learning_rate": 0.5},
+        num_epochs=50,
+        batch_size=16,
+        seed=0,
+        verbose=False,
+        monitor="val_loss",
+        patience=2,
+    )
+    solver.train()
+    assert solver.stopped_by is not None and solver.stopped_by.kind == "early_stopping"
+    assert "validation loss did not improve" in solver.stopped_by.message

@@ -161,10 +161,12 @@ class EarlyStopping(Callback):
         self.best = -math.inf
 
     def on_epoch_end(self, solver: Solver) -> None:
-        score = _score_name(solver).replace("_", " ")
-        val_acc = solver.val_acc_history[-1]
-        if val_acc > self.best + self.min_delta:
-            self.best = val_acc
+        by_loss = getattr(solver, "monitor", "score") == "val_loss"
+        score = "loss" if by_loss else _score_name(solver).replace("_", " ")
+        # Higher is better: the score, or the loss negated.
+        value = -solver.val_loss_history[-1] if by_loss else solver.val_acc_history[-1]
+        if value > self.best + self.min_delta:
+            self.best = value
             self.wait = 0
         else:
             self.wait += 1

@@ -442,6 +442,13 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATIENCE",
     ),
     Option(
+        "monitor",
+        Choice(("score", "val_loss")),
+        "score",
+        "what the kept (best) model and --early-stopping go by: the task's score "
+        "(accuracy, R2, subset accuracy) or the validation loss",
+    ),
+    Option(
         "min_delta",
         NON_NEGATIVE,
         0.0,

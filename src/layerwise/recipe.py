@@ -57,10 +57,17 @@ _LOOP_FIELDS = (
     "task",
     "impute",
     "loss",
+    "monitor",
 )
 #: Fields added after schema version 1 was first written, with the value a recipe without them
 #: means (to_dict leaves them out at that value, so such a recipe's JSON is as it was).
-_ADDED_FIELDS = {"target": None, "task": "auto", "impute": "none", "loss": "auto"}
+_ADDED_FIELDS = {
+    "target": None,
+    "task": "auto",
+    "impute": "none",
+    "loss": "auto",
+    "monitor": "score",
+}
 #: Options that set a field of the network, by option name: the NetSpec field.
 _NETWORK_FIELDS = {
     "hidden": "hidden_dims",
@@ -89,7 +96,8 @@ class Recipe:
     - epochs, batch_size, lr_decay, lr_schedule, early_stopping (patience), min_delta, seed,
       engine: the loop;
     - target, task, impute, loss: what to predict (:mod:`layerwise.tasks`); ``target`` and
-      ``impute`` are for a CSV file of one's own (``dataset="csv:PATH"``).
+      ``impute`` are for a CSV file of one's own (``dataset="csv:PATH"``); monitor: what the
+      kept model and early stopping go by (the score, or the validation loss).
     """
 
     dataset: str
@@ -109,6 +117,7 @@ class Recipe:
     task: str = "auto"
     impute: str = "none"
     loss: str = "auto"
+    monitor: str = "score"
 
     def __post_init__(self) -> None:
         for name in _LOOP_FIELDS:
@@ -365,6 +374,7 @@ class Recipe:
             "seed": self.seed,
             "patience": self.early_stopping,
             "min_delta": self.min_delta,
+            "monitor": self.monitor,
         }
 
     def build_solver(self, model: Any, data: dict[str, Any], **extra: Any) -> Any:

@@ -595,6 +595,7 @@ def run_config(recipe: Recipe, model: Any, data: dict[str, Any]) -> dict[str, An
         "norm": net.normalization or "none",
         "early_stopping": recipe.early_stopping,
         "min_delta": recipe.min_delta,
+        "monitor": recipe.monitor,
         "dtype": net.dtype,
         "seed": recipe.seed,
         "layerwise_version": str(getattr(layerwise, "__version__", "unknown")),

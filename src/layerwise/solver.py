@@ -52,6 +52,7 @@ from layerwise.schedules import get_schedule
 from layerwise.tasks import get_task
 from layerwise.validation import (
     check_bool,
+    check_choice,
     check_fits_in_memory,
     check_int,
     check_number,
@@ -99,6 +100,9 @@ class Solver:
     - patience: stop when the validation accuracy has not improved by more than ``min_delta``
       for this many epochs (default None: never), like Keras's ``EarlyStopping``.
     - min_delta: the improvement that resets the patience counter (default 0.0).
+    - monitor: what "best" means, for the kept parameters and for early stopping: 'score'
+      (default: the task's score, higher is better; accuracy for a classifier) or 'val_loss'
+      (the validation data loss, lower is better).
     - restore_best: put the best parameters back into the model at the end (default True, the
       seed's behaviour); False leaves the last ones.
     - keep_checkpoints: keep one checkpoint per epoch (default True); False keeps only
@@ -170,6 +174,7 @@ class Solver:
         patience = kwargs.pop("patience", None)
         self.patience = None if patience is None else check_positive_int("patience", patience)
         self.min_delta = check_number("min_delta", kwargs.pop("min_delta", 0.0))
+        self.monitor = check_choice("monitor", kwargs.pop("monitor", "score"), MONITORS)
         self.restore_best = check_bool("restore_best", kwargs.pop("restore_best", True))
         self.keep_checkpoints = check_bool("keep_checkpoints", kwargs.pop("keep_checkpoints", True))
         self.epoch_callback = kwargs.pop("epoch_callback", None)
@@ -250,6 +255,7 @@ class Solver:
         # The task's score; accuracy starts from 0 as in the seed, R² (which can be any
         # negative number) from -inf, so that the first check is always an improvement.
         self.best_val_acc = 0.0 if self.task.name == "classification" else -math.inf
+        self.best_val_loss = math.inf  # of the kept parameters (what monitor='val_loss' minimises)
         # Start from the initial parameters, not an empty dict: a run whose validation accuracy
         # never beats 0 must leave the model as it was, not wipe it.
         self.best_params = _copy_arrays(self.model.params)
@@ -483,8 +489,13 @@ class Solver:
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.val_loss_history.append(val_loss)
-        if val_acc > self.best_val_acc:
+        if self.monitor == "score":
+            improved = val_acc > self.best_val_acc
+        else:
+            improved = val_loss < self.best_val_loss
+        if improved:
             self.best_val_acc = val_acc
+            self.best_val_loss = val_loss
             self.best_params = _copy_arrays(self.model.params)
             self._best_buffers = _copy_arrays(self._model_buffers())
         self._call("on_epoch_end")
@@ -596,6 +607,10 @@ class Solver:
             return self
         assert first is not None
         raise first
+
+
+#: What "best" can mean: the task's score (higher is better) or the validation loss (lower).
+MONITORS = ("score", "val_loss")
 
 
 def check_examples(

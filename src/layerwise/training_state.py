@@ -63,6 +63,7 @@ def capture(solver: Any) -> tuple[dict[str, Array], dict[str, Any]]:
         "val_loss_history": solver.val_loss_history,
         # -inf (no check yet, for a score that can be negative) is not JSON: None
         "best_val_acc": solver.best_val_acc if math.isfinite(solver.best_val_acc) else None,
+        "best_val_loss": solver.best_val_loss if math.isfinite(solver.best_val_loss) else None,
         "stopped_reason": solver.stopped_reason,
         "stopped_by": None if solver.stopped_by is None else solver.stopped_by.to_dict(),
         "callback_state": {
@@ -189,6 +190,10 @@ def _read(
         epoch=epoch,
         histories=histories,
         best_val_acc=-math.inf if meta["best_val_acc"] is None else float(meta["best_val_acc"]),
+        # (checkpoints from before monitor='val_loss' have none: nothing kept by it yet)
+        best_val_loss=math.inf
+        if meta.get("best_val_loss") is None
+        else float(meta["best_val_loss"]),
         base_lr={str(k): float(v) for k, v in meta["base_lr"].items()},
     )
     # Checkpoints written before callbacks existed kept early stopping's state at the top.
@@ -240,6 +245,7 @@ def apply(solver: Any, state: dict[str, Any]) -> None:
     for key, values in state["histories"].items():
         setattr(solver, key, values)
     solver.best_val_acc = state["best_val_acc"]
+    solver.best_val_loss = state["best_val_loss"]
     solver.stopped_by = None  # resuming means going on; why the run had stopped is kept here:
     solver.checkpoint_stopped_by = state["stopped_by"]
     for cb in solver.callbacks:
