@@ -116,3 +116,14 @@ def test_results_files_hold_every_trial(tmp_path: Path) -> None:
     assert [float(r["val_acc"]) for r in rows] == [t["val_acc"] for t in data["trials"]]
     assert (study / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(study.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_the_lines_and_figure_name_the_task_score(space) -> None:  # type: ignore[no-untyped-def]
+    from layerwise.tune.figures import _score
+
+    params = {"lr": 0.001, "units": 256, "dropout": 0.2, "activation": "relu"}
+    done = {"state": "complete", "value": 0.5, "score_name": "r2"}
+    assert report.tested_line(params, space, done).endswith(": Validation R2 = 0.5")
+    assert _score([{"score_name": "r2"}, {"score_name": None}]) == "R²"
+    assert _score([{}]) == "accuracy"
+    assert _score([{"score_name": "r2"}, {"score_name": "accuracy"}]) == "accuracy"

@@ -41,6 +41,16 @@ def _by_state(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[st
     return groups
 
 
+#: How the figure names a trial's value, by the task's score (accuracy unless the data says).
+_SCORE_TITLES = {"accuracy": "accuracy", "r2": "R²", "subset_accuracy": "subset accuracy"}
+
+
+def _score(records: Sequence[Mapping[str, Any]]) -> str:
+    """The score the trials were measured by (their records say; accuracy by default)."""
+    names = {str(r["score_name"]) for r in records if r.get("score_name")}
+    return _SCORE_TITLES.get(names.pop(), "score") if len(names) == 1 else "accuracy"
+
+
 def _per_trial(ax: Axes, records: Sequence[Mapping[str, Any]]) -> None:
     for state, group in _by_state(records).items():
         if group:
@@ -50,7 +60,7 @@ def _per_trial(ax: Axes, records: Sequence[Mapping[str, Any]]) -> None:
                 label=f"{state} ({len(group)})",
                 **STYLE[state],
             )
-    ax.set_title("Validation accuracy per trial")
+    ax.set_title(f"Validation {_score(records)} per trial")
     ax.set_xlabel("Trial")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="lower right", fontsize="small")
@@ -70,7 +80,7 @@ def _per_epoch(ax: Axes, records: Sequence[Mapping[str, Any]]) -> None:
                 lw=1,
                 ls="-" if r["state"] == "complete" else "--",
             )
-    ax.set_title("Validation accuracy per epoch (dashed: stopped)")
+    ax.set_title(f"Validation {_score(records)} per epoch (dashed: stopped)")
     ax.set_xlabel("Epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -104,12 +114,12 @@ def plot_results(records: Sequence[Mapping[str, Any]], space: SearchSpace) -> Fi
     ax_epochs = fig.add_subplot(grid[0, n:])
     _per_trial(ax_trials, records)
     _per_epoch(ax_epochs, records)
-    ax_trials.set_ylabel("Validation accuracy")
+    ax_trials.set_ylabel(f"Validation {_score(records)}")
     first = fig.add_subplot(grid[1, 0:2])
     axes = [first] + [
         fig.add_subplot(grid[1, 2 * i : 2 * i + 2], sharey=first) for i in range(1, n)
     ]
     for ax, param in zip(axes, space.params, strict=True):
         _per_value(ax, records, param.name, param)
-    first.set_ylabel("Validation accuracy by value")
+    first.set_ylabel(f"Validation {_score(records)} by value")
     return fig
