@@ -235,3 +235,27 @@ def test_predict_needs_a_run_of_own_data_and_its_columns(
     short = _keep_columns(files["csv"], tmp_path / "short.csv", ["color"])
     rc, _, err = _cli(["predict", run, "--input", short], capsys)
     assert rc == 2 and "no column 'color'" in err, err
+
+
+def test_regression_targets_train_standardised_and_come_back_in_the_files_units(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default recipe (plain SGD at 0.5) on raw prices: standardised targets make it
+    converge; predictions and MAE are in the file's units."""
+    run = tmp_path / "run"
+    table = _keep_columns(files["csv"], tmp_path / "t.csv", ["kind", "a_pos", "b_pos"])
+    rc, out, err = _cli(
+        ["train", "--dataset", f"csv:{table}", "--target", "price", "--out", run, "--quiet"],
+        capsys,
+    )
+    assert rc == 0, err
+    prep = json.loads((run / "preprocessing.json").read_text())["target"]
+    with table.open() as f:
+        prices = np.array([float(r["price"]) for r in csv.DictReader(f)])
+    assert abs(prep["y_mean"][0] - prices.mean()) < 0.2 * prices.std()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test_acc"] > 0.9 and metrics["test_metrics"]["mae"] < 0.3 * prices.std()
+    rc, out, _ = _cli(["predict", run, "--input", table], capsys)
+    predicted = np.array([float(v) for v in out.splitlines()[1:]])
+    assert rc == 0 and np.corrcoef(predicted, prices)[0, 1] > 0.95
+    assert abs(predicted.mean() - prices.mean()) < 0.1 * prices.std()

@@ -7,7 +7,7 @@ file with an array ``X``, encodes it with that encoder, and returns one row per 
 
 - classification: ``prediction`` (the original label) and ``p_<class>`` for every class
   (softmax probabilities; an SVM-loss model's scores have no probabilities: none);
-- regression: one column per target, named as in the training file;
+- regression: one column per target, named as in the training file, in its units;
 - multi-label: ``<label>`` (0 or 1) and ``p_<label>`` (sigmoid) for every label.
 """
 
@@ -70,8 +70,11 @@ def predict_rows(model: Any, X: np.ndarray, target: Mapping[str, Any]) -> list[R
     task = target["task"]
     names = [str(n) for n in (target.get("classes") or target.get("target_names") or [])]
     if task == "regression":
+        from layerwise.data.own import unstandardize
+
         names = names or [f"y{k}" for k in range(outputs.shape[1])]
-        return [dict(zip(names, map(float, row), strict=True)) for row in outputs]
+        values = unstandardize(outputs, target)
+        return [dict(zip(names, map(float, row), strict=True)) for row in values]
     if task == "multilabel":
         names = names or [f"label{k}" for k in range(outputs.shape[1])]
         probs = 1 / (1 + np.exp(-np.clip(outputs, -500, 500)))

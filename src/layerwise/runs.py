@@ -449,12 +449,18 @@ def accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     return task.score(outputs, _like_outputs(task.name, y, outputs))
 
 
-def task_metrics(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def task_metrics(model: Any, X: np.ndarray, y: np.ndarray, target: Any = None) -> dict[str, float]:
     """Every metric of the model's task on X and y, by name (accuracy; R², MAE, MSE; subset
-    accuracy, micro-F1)."""
+    accuracy, micro-F1). ``target``: a file of one's own's target info; regression metrics are
+    then in the file's units (its targets were standardised for training)."""
     task = get_task(getattr(model, "task", "classification"))
     outputs = model_outputs(model, X)
-    return task.metrics(outputs, _like_outputs(task.name, y, outputs))
+    y = _like_outputs(task.name, y, outputs)
+    if task.name == "regression" and target is not None:
+        from layerwise.data.own import unstandardize
+
+        outputs, y = unstandardize(outputs, target), unstandardize(y, target)
+    return task.metrics(outputs, y)
 
 
 def _like_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> np.ndarray:
@@ -525,7 +531,7 @@ def run_metrics(solver: Any, data: dict[str, Any], model: Any, seconds: float) -
         "score_name": solver.task.score_name,
         "val_acc": accuracy(model, data["X_val"], data["y_val"]),
         "test_acc": accuracy(model, data["X_test"], data["y_test"]),
-        "test_metrics": task_metrics(model, data["X_test"], data["y_test"]),
+        "test_metrics": task_metrics(model, data["X_test"], data["y_test"], data.get("target")),
         "iterations_per_epoch": solver.iterations_per_epoch,
         "num_iterations": len(solver.loss_history),
         "train_seconds": seconds,

@@ -5,8 +5,10 @@ A recipe's ``dataset`` is a catalog name (``digits``, ``mnist``, ``cifar10``) or
 or ``val_size`` rows; test: the NPZ file's own ``X_test``/``y_test``, else 10 %), fits the
 encoder on the training rows and returns the six arrays plus what a model trained on them needs
 later: ``"encoder"`` (the fitted :class:`~layerwise.data.tabular.TabularEncoder`) and
-``"target"`` (target names, classes, task: JSON). The split depends only on the seed, so
-``layerwise evaluate`` rebuilds the same split from the recipe.
+``"target"`` (target names, classes, task: JSON). Regression targets are standardised by the
+training rows (``y_mean``, ``y_scale`` in ``"target"``): the network trains on unit scale, and
+predictions and the MAE/MSE in ``metrics.json`` are turned back into the file's units. The
+split depends only on the seed, so ``layerwise evaluate`` rebuilds the same split.
 """
 
 from __future__ import annotations
@@ -104,4 +106,35 @@ def load_own(
             raise ConfigError(
                 f"{name} has {data.n_rows} rows: too few for a {split} split", "dataset"
             )
-    return {**arrays, "encoder": encoder, "target": data.target_info()}
+    info = data.target_info()
+    if info["task"] == "regression":
+        info.update(standardize_targets(arrays))
+    return {**arrays, "encoder": encoder, "target": info}
+
+
+def standardize_targets(arrays: dict[str, Any]) -> dict[str, list[float]]:
+    """Standardise the regression targets of every split in place, by the training rows' mean
+    and standard deviation (1 for a constant target); returns them as ``y_mean``/``y_scale``.
+
+    A network's outputs start near 0 with unit-scale weights: targets in the hundreds would
+    make the first updates huge (the default recipe diverges on prices). R² is the same on
+    either scale; :func:`unstandardize` turns outputs back into the file's units.
+    """
+    y = arrays["y_train"]
+    mean = y.mean(axis=0)
+    scale = y.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    for split in ("train", "val", "test"):
+        arrays[f"y_{split}"] = (arrays[f"y_{split}"] - mean) / scale
+    return {"y_mean": np.atleast_1d(mean).tolist(), "y_scale": np.atleast_1d(scale).tolist()}
+
+
+def unstandardize(values: np.ndarray, target: Any) -> np.ndarray:
+    """Regression outputs or targets (m, k) or (m,) back in the file's units (as they are when
+    ``target`` records no standardisation)."""
+    if "y_scale" not in target:
+        return values
+    scale, mean = np.asarray(target["y_scale"]), np.asarray(target["y_mean"])
+    if values.ndim == 1:
+        scale, mean = scale[0], mean[0]
+    return values * scale + mean
