@@ -998,6 +998,24 @@ def test_write_run_figures_regression(
         assert fig.axes[2 * j].get_title() == f"{name}: R² = {r2_score(pred[:, j], y[:, j]):.3f}"
 
 
+def test_write_run_figures_regression_in_the_datas_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, data = _trained("regression", 1)
+    _, saved = _write_and_capture(
+        monkeypatch,
+        tmp_path,
+        s.model,
+        data,
+        _run_metrics(s),
+        task="regression",
+        units=lambda v: 10 * v + 100,  # e.g. standardised prices back in dollars
+    )
+    pred = s.model.predict(data["X_test"])
+    expected = np.column_stack([10 * data["y_test"] + 100, 10 * pred + 100])
+    np.testing.assert_allclose(_offsets(saved["regression.png"].axes[0]), expected, rtol=1e-6)
+
+
 def test_write_run_figures_multilabel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s, data = _trained("multilabel")
     metrics = {**_run_metrics(s), "score_name": "micro_f1"}  # a score name given is kept

@@ -26,7 +26,7 @@ import io
 import math
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -806,9 +806,13 @@ def write_run_figures(
     image_shape: Sequence[int] | None = None,
     task: str = "classification",
     images: bool = True,
+    units: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[Path]:
     """Draw every figure of a run into ``run_dir``; return the paths, in :func:`run_figures`
     order.
+
+    units: for a regression run trained on standardised targets, what turns targets and
+    predictions back into the data's own units for regression.png.
 
     model: the trained (best) model; data: a dataset dict with ``X_<split>`` (m, ...) and
     ``y_<split>`` (the task's targets); metrics: the run's metrics dict (``loss_history``,
@@ -850,6 +854,8 @@ def write_run_figures(
             "cost.png": plot_cost_per_epoch(metrics),
         }
         if task == "regression":
+            if units is not None:
+                y, predictions = units(y), units(predictions)
             figures["regression.png"] = plot_regression(y, predictions, target_names=class_names)
         else:
             figures["multilabel.png"] = plot_multilabel(y, predictions, label_names=class_names)

@@ -328,7 +328,7 @@ class RunFolder:
         """Every figure of the run, drawn with the dataset's image shape and class names (a
         file of one's own has no images: its class or target names come with its data)."""
         from layerwise.data import dataset_info
-        from layerwise.data.own import is_own
+        from layerwise.data.own import is_own, unstandardize
         from layerwise.plots import write_run_figures
 
         if is_own(dataset):
@@ -342,6 +342,7 @@ class RunFolder:
                 class_names=None if names is None else [str(n) for n in names],
                 task=data_task(data),
                 images=False,
+                units=lambda values: unstandardize(values, target),
             )
         info = dataset_info(dataset)
         return write_run_figures(
