@@ -81,6 +81,22 @@ def get_schedule(spec: Any, num_epochs: int) -> Schedule:
         raise ConfigError(f"bad options for lr_schedule {spec!r}: {exc}") from None
 
 
+def factor_at(schedule: Schedule, epoch: int, scale: float = 1.0) -> float:
+    """``schedule(epoch) * scale`` as a float, or ConfigError when that is not a finite
+    number >= 0 (a user's callable may return anything: NaN, a string, an int past floats)."""
+    scheduled = schedule(epoch)
+    try:
+        factor = float(scheduled) * scale
+    except (TypeError, ValueError, OverflowError):
+        factor = math.nan
+    if not (math.isfinite(factor) and factor >= 0):
+        raise ConfigError(
+            f"lr_schedule returned {scheduled!r} at epoch {epoch}; expected a finite number >= 0",
+            "lr_schedule",
+        )
+    return factor
+
+
 def _check_gamma(gamma: Any) -> float:
     """A decay factor in (0, 1]: a factor above 1 would grow the rate without bound (and
     overflow a float within a few hundred epochs)."""

@@ -48,7 +48,7 @@ from layerwise.checkpoint import (
 from layerwise.engine import Engine, NumpyEngine, TrainingDiverged
 from layerwise.errors import ConfigError
 from layerwise.losses import softmax_loss
-from layerwise.schedules import get_schedule
+from layerwise.schedules import factor_at, get_schedule
 from layerwise.tasks import get_task
 from layerwise.validation import (
     check_bool,
@@ -460,17 +460,7 @@ class Solver:
 
     def _apply_learning_rates(self) -> None:
         """Set every learning rate for the epoch just begun: initial * schedule * decay**epoch."""
-        scheduled = self._schedule(self.epoch)
-        try:
-            factor = float(scheduled) * self.lr_decay**self.epoch
-        except (TypeError, ValueError, OverflowError):  # not a number, or an int past floats
-            factor = math.nan
-        if not (math.isfinite(factor) and factor >= 0):
-            raise ConfigError(
-                f"lr_schedule returned {scheduled!r} at epoch {self.epoch}; expected a finite "
-                "number >= 0",
-                "lr_schedule",
-            )
+        factor = factor_at(self._schedule, self.epoch, self.lr_decay**self.epoch)
         for name, config in self.optim_configs.items():
             if "learning_rate" not in config:
                 continue

@@ -9,14 +9,13 @@ learning rate of 'invscaling', 'adaptive' and ``lr_schedule``, and the verbose l
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from layerwise.callbacks import Callback
 from layerwise.engine import NumpyEngine
-from layerwise.errors import ConfigError
+from layerwise.schedules import factor_at
 from layerwise.sklearn._params import sgd_schedule
 from layerwise.tasks import get_task
 
@@ -133,17 +132,8 @@ class EpochEnd(Callback):
     def set_learning_rate(self, solver: Any) -> float:
         """Give every parameter's rule the rate of this epoch, and return it."""
         optimizer = self.est._optimizer
-        factor = self.run["schedule"](optimizer["epochs"])
-        try:
-            lr = float(self.est.learning_rate_init) * float(factor) * optimizer["lr_factor"]
-        except (TypeError, ValueError, OverflowError):
-            lr = math.nan
-        if not (math.isfinite(lr) and lr >= 0):
-            raise ConfigError(
-                f"lr_schedule returned {factor!r} at epoch {optimizer['epochs']}; expected a "
-                "finite number >= 0",
-                "lr_schedule",
-            )
+        factor = factor_at(self.run["schedule"], optimizer["epochs"])
+        lr = float(self.est.learning_rate_init) * factor * optimizer["lr_factor"]
         for config in solver.optim_configs.values():
             config["learning_rate"] = lr
         return lr
