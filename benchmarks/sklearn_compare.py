@@ -12,6 +12,7 @@ regression, the target by a ``TransformedTargetRegressor``, inside it). Only the
 Each (dataset, seed) trains both, one after the other, the order alternating by seed, on one
 BLAS thread; a fixed 75/25 split per seed (stratified for classifiers). Reported per dataset and
 estimator: the test score (accuracy or R²) mean and standard deviation over the seeds, the
+paired difference of the scores seed by seed (mean ± 2 standard errors; wins/ties/losses), the
 median fit time, and the median peak of memory that ``tracemalloc`` saw during a second,
 untimed fit (NumPy reports its arrays to it), and the median epochs trained.
 Writes a JSON file of every measurement (``--out``) and prints a Markdown table.
@@ -152,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        "| dataset | score | sklearn | layerwise | fit s: sklearn | layerwise | speed-up "
+        "| dataset | score | sklearn | layerwise | paired difference | wins/ties/losses "
+        "| fit s: sklearn | layerwise | speed-up "
         "| peak MB: sklearn | layerwise | epochs: sklearn | layerwise |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, entry in results["datasets"].items():
         sk, lw = entry["runs"]["sklearn"], entry["runs"]["layerwise"]
@@ -169,12 +171,26 @@ def table(results: dict[str, Any]) -> str:
 
         metric = "accuracy" if entry["kind"] == "classification" else "R²"
         lines.append(
-            f"| {name} | {metric} | {score(sk)} | {score(lw)} | {stat(sk, 'fit_s'):.2f} | "
+            f"| {name} | {metric} | {score(sk)} | {score(lw)} | {paired(sk, lw)} | "
+            f"{stat(sk, 'fit_s'):.2f} | "
             f"{stat(lw, 'fit_s'):.2f} | {stat(sk, 'fit_s') / stat(lw, 'fit_s'):.2f}x | "
             f"{stat(sk, 'peak_mb'):.1f} | {stat(lw, 'peak_mb'):.1f} | "
             f"{stat(sk, 'n_iter'):g} | {stat(lw, 'n_iter'):g} |"
         )
     return "\n".join(lines)
+
+
+def paired(sk: list[dict[str, float]], lw: list[dict[str, float]]) -> str:
+    """The seeds' paired score differences (layerwise - sklearn, the same split and seed):
+    their mean ± two standard errors, then how many seeds layerwise won, tied and lost.
+    Equal scores are a mean within its ± (and wins near losses); the per-library standard
+    deviations mostly measure how the split moves both."""
+    diff = [b["score"] - a["score"] for a, b in zip(sk, lw, strict=True)]
+    se = statistics.stdev(diff) / len(diff) ** 0.5 if len(diff) > 1 else 0.0
+    wins, losses = sum(d > 0 for d in diff), sum(d < 0 for d in diff)
+    return (
+        f"{statistics.mean(diff):+.4f} ± {2 * se:.4f} | {wins}/{len(diff) - wins - losses}/{losses}"
+    )
 
 
 if __name__ == "__main__":

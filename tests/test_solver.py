@@ -494,3 +494,46 @@ def test_a_loss_growing_far_above_its_start_is_divergence(data):
     assert solver.stopped_by is not None and solver.stopped_by.kind == "diverged"
     assert "over 1000 times its first value" in solver.stopped_by.message
     assert all(np.isfinite(w).all() for w in solver.model.params.values())
+
+
+def test_without_evaluation_the_updates_are_the_same_and_nothing_is_measured(data):
+    """evaluate=False changes which forward passes run, never an update: the same seed gives
+    the same losses and parameters, the callbacks still see every epoch's end, and the score
+    histories stay empty."""
+    runs = {}
+    for evaluate in (True, False):
+        seen = []
+        solver = Solver(
+            make_model(),
+            data,
+            update_rule="adam",
+            optim_config={"learning_rate": 1e-2},
+            num_epochs=3,
+            batch_size=50,
+            verbose=False,
+            restore_best=False,
+            seed=0,
+            evaluate=evaluate,
+            epoch_callback=lambda s, seen=seen: seen.append(s.epoch),
+        )
+        solver.train()
+        runs[evaluate] = solver, seen
+    (measured, seen_measured), (unmeasured, seen_unmeasured) = runs[True], runs[False]
+    assert seen_unmeasured == seen_measured == [0, 1, 2, 3]
+    assert unmeasured.loss_history == measured.loss_history
+    for k, v in measured.model.params.items():
+        np.testing.assert_array_equal(unmeasured.model.params[k], v)
+    assert len(measured.val_acc_history) == 4
+    assert unmeasured.train_acc_history == unmeasured.val_acc_history == []
+    assert unmeasured.val_loss_history == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({}, "restore_best"), ({"restore_best": False}, "verbose"),
+     ({"restore_best": False, "verbose": False, "patience": 2}, "patience")],
+)  # fmt: skip
+def test_without_evaluation_settings_that_need_a_score_are_refused(data, kwargs, field):
+    with pytest.raises(ConfigError, match=f"evaluate=False .* {field}=") as info:
+        Solver(make_model(), data, evaluate=False, **kwargs)
+    assert info.value.field == field

@@ -117,6 +117,11 @@ class Solver:
     - divergence_factor: stop as diverged when the training loss exceeds this many times its
       first value (at least 1), or when a parameter is no longer finite (default 1000; None
       stops only on a NaN or infinite loss).
+    - evaluate: measure the training and validation scores after every epoch (default True).
+      False measures nothing: the histories of scores stay empty, no best parameters are kept
+      and the callbacks still run at each epoch's end, for a caller that measures what it
+      needs itself (the scikit-learn estimators, whose epochs can be a single update). It
+      needs ``restore_best=False``, ``verbose=False`` and no ``patience``.
     Any other keyword raises :class:`~layerwise.errors.ConfigError` (a ValueError).
 
     Why training stopped before its last epoch is ``stopped_by`` (a
@@ -184,8 +189,15 @@ class Solver:
         )
         extra = _check_callbacks(kwargs.pop("callbacks", None))
         engine = kwargs.pop("engine", None)
+        self.evaluate = check_bool("evaluate", kwargs.pop("evaluate", True))
         if kwargs:
             raise ConfigError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
+        if not self.evaluate:
+            _check_without_evaluation(
+                restore_best=self.restore_best,
+                verbose=self.verbose,
+                patience=self.patience,
+            )
 
         # The shorthands become callbacks, in the order their effects always had: the lines
         # first, then early stopping (which sees this check), then the checkpoint (which
@@ -472,6 +484,9 @@ class Solver:
         self.engine.sync()
         if self.divergence_factor is not None:
             self._check_finite_params()
+        if not self.evaluate:
+            self._call("on_epoch_end")
+            return
         train_acc = self.check_accuracy(
             self.X_train, self.y_train, num_samples=self.num_train_samples
         )
@@ -734,6 +749,19 @@ def _check_callbacks(callbacks: Any) -> list[Any]:
                 "callbacks",
             )
     return list(callbacks)
+
+
+def _check_without_evaluation(**settings: Any) -> None:
+    """``evaluate=False`` measures no score: refuse the settings that need one."""
+    needs = {"restore_best": False, "verbose": False, "patience": None}
+    bad = [name for name, value in settings.items() if value != needs[name]]
+    if bad:
+        name = bad[0]
+        raise ConfigError(
+            f"evaluate=False measures no validation score, which {name}={settings[name]!r} "
+            f"needs; pass {name}={needs[name]!r} (or evaluate=True)",
+            name,
+        )
 
 
 def _copy_arrays(arrays: dict[str, Array]) -> dict[str, Array]:

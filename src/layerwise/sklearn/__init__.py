@@ -102,8 +102,10 @@ included), ``loss_curve_`` (one per epoch), ``best_loss_`` (None with early stop
 (epochs of the last call), ``t_`` (training samples seen in all), ``n_layers_``,
 ``n_outputs_``, ``out_activation_`` ('softmax', 'logistic' or 'identity'), ``coefs_`` and
 ``intercepts_`` (views of the model's ``theta{i}`` and ``theta{i}_0``). layerwise's:
-``model_`` (the FullyConnectedNet), ``solver_`` (the last fit's Solver; it references the
-training arrays: ``del est.solver_`` frees them; not pickled, not saved) and ``recipe_`` (a
+``model_`` (the FullyConnectedNet), ``solver_`` (the last fit's Solver, made with
+``evaluate=False``: the scores are ``loss_curve_`` and ``validation_scores_``, not its
+histories; it references the training arrays: ``del est.solver_`` frees them; not pickled,
+not saved) and ``recipe_`` (a
 JSON-able dict: the parameters and the resolved model and training settings).
 
 Saving without pickle

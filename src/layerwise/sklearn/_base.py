@@ -34,10 +34,6 @@ from layerwise.sklearn._training import EpochBatches, EpochEnd, State, restore, 
 from layerwise.solver import Solver
 
 Array = np.ndarray
-#: Training examples the Solver scores after every epoch for its own histories
-#: (``solver_.train_acc_history``); without early stopping also its "validation" history,
-#: measured on the training set. They cost a forward pass each and decide nothing here.
-MONITOR_SAMPLES = 100
 #: Examples per forward pass when predicting.
 PREDICT_BATCH = 4096
 
@@ -233,9 +229,8 @@ class _BaseMLP(BaseEstimator):
             optim_config=optim_config,
             batch_size=solver_batch,
             num_epochs=1 if incremental else int(self.max_iter),
-            num_train_samples=MONITOR_SAMPLES,
-            num_val_samples=None if self.early_stopping else MONITOR_SAMPLES,
             verbose=False,
+            evaluate=False,
             seed=seed,
             restore_best=False,
             divergence_factor=None,

@@ -197,11 +197,11 @@ class EpochEnd(Callback):
             run["max_iter_reached"] = True
 
     def _validation_score(self, solver: Any) -> float:
-        """The task's score on the held-out set: the Solver's, or weighted by the held-out
-        examples' weights (scikit-learn scores with them)."""
+        """The task's score on the held-out set, weighted by the held-out examples' weights
+        when there are any (scikit-learn scores with them). The Solver measures nothing
+        itself (``evaluate=False``): an epoch can be a single update, and its checks would
+        cost more than the update."""
         run = self.run
-        if run["w_val"] is None:
-            return float(solver.val_acc_history[-1])
         outputs = self.est._forward(run["X_val"])
         y_val = run["y_val"]
         if y_val.ndim == 1 and outputs.ndim == 2 and run["task"] != "classification":
