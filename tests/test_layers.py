@@ -305,3 +305,17 @@ def test_dropout_of_an_integer_array_is_computed_in_floats():
     out, _ = dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 0})
     assert out.dtype == np.float64 and np.isfinite(out).all()
     assert set(np.unique(out / x)) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_dropout_backward_refuses_a_dout_that_is_not_numbers(mode):
+    """Found by tests/test_fuzz.py: an object array reached the multiplication by the mask."""
+    from layerwise.errors import ConfigError
+    from layerwise.layers import dropout_backward, dropout_forward
+
+    _, cache = dropout_forward(np.zeros((2, 3)), {"mode": mode, "p": 0.5, "seed": 0})
+    with pytest.raises(ConfigError, match=r"dropout_backward.*dout"):
+        dropout_backward(np.array([None] * 6, dtype=object).reshape(2, 3), cache)
+    if mode == "train":
+        with pytest.raises(ConfigError, match="dout has shape"):
+            dropout_backward(np.zeros((3, 2)), cache)

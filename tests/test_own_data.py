@@ -259,3 +259,17 @@ def test_regression_targets_train_standardised_and_come_back_in_the_files_units(
     predicted = np.array([float(v) for v in out.splitlines()[1:]])
     assert rc == 0 and np.corrcoef(predicted, prices)[0, 1] > 0.95
     assert abs(predicted.mean() - prices.mean()) < 0.1 * prices.std()
+
+
+def test_a_run_of_a_file_without_out_is_named_after_the_file(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The dataset name csv:PATH holds ':' and '/': the new folder under runs/ takes the
+    file's name instead (``<time>-table-two-layer``)."""
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = _cli(["train", "--dataset", f"csv:{files['csv']}", "--target", "kind",
+                       "--epochs", "1", "--quiet"], capsys)  # fmt: skip
+    assert rc == 0, err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.endswith("-table-two-layer")
+    assert (run / "metrics.json").is_file()

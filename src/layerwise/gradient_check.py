@@ -121,11 +121,16 @@ def grad_check_sparse(
     num_checks: int = 10,
     h: float = 1e-5,
     rng: np.random.Generator | None = None,
+    verbose: bool = True,
+    floor: float = 1e-12,
 ) -> list[float]:
     """Compare ``analytic_grad`` with numeric gradients at ``num_checks`` random coordinates.
 
-    Prints one line per coordinate, as in CS231n, and returns the relative errors.
-    Coordinates come from ``rng`` when given, else from NumPy's global stream.
+    Prints one line per coordinate, as in CS231n (unless ``verbose=False``), and returns the
+    relative errors ``|n - a| / max(floor, |n| + |a|)``; a ``floor`` above the numeric
+    gradient's rounding noise (about ``eps * |f| / h``) keeps tiny gradients from reading as
+    large relative errors. Coordinates come from ``rng`` when given, else from NumPy's global
+    stream.
     """
     x = _check_float_array("grad_check_sparse", x)
     if np.shape(analytic_grad) != x.shape:
@@ -145,8 +150,12 @@ def grad_check_sparse(
         grad_numerical = (float(pos) - float(neg)) / (2 * h)
         grad_analytic = float(analytic_grad[ix])
         err = abs(grad_numerical - grad_analytic) / max(
-            1e-12, abs(grad_numerical) + abs(grad_analytic)
+            floor, abs(grad_numerical) + abs(grad_analytic)
         )
-        print(f"numerical: {grad_numerical:f} analytic: {grad_analytic:f}, relative error: {err:e}")
+        if verbose:
+            print(
+                f"numerical: {grad_numerical:f} analytic: {grad_analytic:f}, "
+                f"relative error: {err:e}"
+            )
         errors.append(err)
     return errors

@@ -14,7 +14,11 @@ The figures, each from a Solver, a run folder's metrics dict, or plain arrays:
 - :func:`plot_first_layer_weights`: the first layer's weights, one image per hidden unit;
 - :func:`plot_confusion_matrix`: true against predicted class, counts in the cells;
 - :func:`plot_regression`: predicted against true values and the residuals, per target;
-- :func:`plot_multilabel`: precision, recall and F1 of every label.
+- :func:`plot_multilabel`: precision, recall and F1 of every label;
+- :func:`plot_lr_find`: a learning-rate range test's loss against the rate, the suggestion
+  marked (``layerwise lr-find``).
+
+The two figures of ``--diagnostics`` are in :mod:`layerwise.diagnostics_plots`.
 
 :func:`write_run_figures` draws those that fit the run's task into a run folder (``layerwise
 train`` and ``layerwise plot`` call it); :func:`run_figures` names them.
@@ -891,3 +895,77 @@ def _save_all(folder: Path, figures: Mapping[str, Figure], names: Sequence[str])
         save_figure(figures[name], folder / name)
         paths.append(folder / name)
     return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Learning-rate range test
+# --------------------------------------------------------------------------------------------
+
+_LR_FIND_KEYS = ("lrs", "losses", "smoothed")
+
+
+def plot_lr_find(result: Any) -> Figure:
+    """The curve of a learning-rate range test (:func:`layerwise.lr_finder.find_lr`).
+
+    result: an ``LRFinderResult``, or the dict its ``to_dict()`` gives (``lr_find.json``):
+    ``lrs``, ``losses``, ``smoothed`` (one entry per step) and ``suggested_lr`` (or None).
+
+    Returns an 8x5 inch figure: the smoothed loss, and faintly the raw minibatch losses,
+    against the learning rate on a log axis; the suggested rate as a dashed vertical line,
+    labelled with its value. The loss axis stops a little above the start of the curve, so
+    the divergence at the end does not squash the part that matters.
+    """
+    get = result.get if isinstance(result, Mapping) else lambda k: getattr(result, k, None)
+    curves = {}
+    for key in _LR_FIND_KEYS:
+        if get(key) is None:
+            raise TypeError(
+                f"result must be an LRFinderResult or a dict with {list(_LR_FIND_KEYS)}; "
+                f"got {type(result).__name__} without {key!r}"
+            )
+        curves[key] = np.asarray(_numbers(key, get(key)), dtype=np.float64)
+    lrs, losses, smoothed = (curves[k] for k in _LR_FIND_KEYS)
+    if not len(lrs) == len(losses) == len(smoothed):
+        raise ConfigError(
+            f"lrs, losses and smoothed must have one entry per step each; got {len(lrs)}, "
+            f"{len(losses)} and {len(smoothed)}"
+        )
+    if not (lrs > 0).all():
+        raise ConfigError("lrs must be learning rates > 0 (they go on a log axis)")
+    suggested = get("suggested_lr")
+    if suggested is not None and not (
+        isinstance(suggested, numbers.Real) and math.isfinite(suggested) and float(suggested) > 0
+    ):
+        raise ConfigError(f"suggested_lr must be a learning rate > 0 or None; got {suggested!r}")
+
+    fig = _new_figure(8, 5)
+    ax = fig.add_subplot()
+    ax.set_xscale("log")
+    ax.plot(lrs, losses, color="C0", alpha=0.25, linewidth=1, label="loss (minibatch)")
+    ax.plot(lrs, smoothed, color="C0", linewidth=2, label="smoothed loss")
+    if suggested is not None:
+        label = f"suggested lr {suggested:.3g}"
+        ax.axvline(float(suggested), color="C3", linestyle="--", label=label)
+        ax.text(
+            float(suggested),
+            0.98,
+            f" {suggested:.3g}",
+            color="C3",
+            va="top",
+            transform=ax.get_xaxis_transform(),  # x: the rate; y: near the top of the axes
+        )
+    finite = np.concatenate([losses, smoothed])
+    finite = finite[np.isfinite(finite)]
+    if np.isfinite(smoothed).any():
+        low = float(finite.min())
+        start = float(np.nanmax(smoothed[: int(np.nanargmin(smoothed)) + 1]))
+        top = min(float(finite.max()), start + 0.5 * max(start - low, 1e-12))
+        pad = 0.05 * max(top - low, 1e-12)
+        ax.set_ylim(low - pad, top + pad)
+    else:  # e.g. a test whose first loss was already NaN: say so, don't fail
+        ax.text(0.5, 0.5, "no step measured", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("Learning-rate range test")
+    ax.set_xlabel("Learning rate (log scale)")
+    ax.set_ylabel("Training loss")
+    ax.legend(loc="lower left")
+    return fig

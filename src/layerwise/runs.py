@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,6 +60,11 @@ class RunFolder:
     METRICS = "metrics.json"
     METRICS_CSV = "metrics.csv"
     MODEL = "model.npz"
+    DIAGNOSTICS = "diagnostics.json"
+    DIAGNOSTICS_CSV = "diagnostics.csv"
+    DIAGNOSTICS_FIGURES = ("diagnostics_histograms.png", "update_ratio.png")
+    DOCTOR = "doctor.json"
+    REPORT = "report.html"
     CHECKPOINTS = "checkpoints"
     #: The checkpoint base name inside the folder; ``<base>_latest.{npz,json}`` is the latest,
     #: ``<base>_previous`` the one before it.
@@ -305,6 +311,32 @@ class RunFolder:
         write_json(self.metrics_path, metrics)
         write_csv(self.path / self.METRICS_CSV, metrics["epochs"])
 
+    def write_diagnostics(self, diagnostics: Any, figures: bool = True) -> list[Path]:
+        """``diagnostics.json`` and ``.csv`` of a :class:`~layerwise.diagnostics.Diagnostics`
+        callback, and its two figures (histograms, update/weight ratios)."""
+        from layerwise.diagnostics_plots import plot_histograms, plot_update_ratios
+        from layerwise.plots import save_figure
+
+        record = diagnostics.to_dict()
+        write_json(self.path / self.DIAGNOSTICS, record)
+        write_csv(self.path / self.DIAGNOSTICS_CSV, diagnostics.rows())
+        if not figures:
+            return []
+        paths = [self.path / name for name in self.DIAGNOSTICS_FIGURES]
+        for path, draw in zip(paths, (plot_histograms, plot_update_ratios), strict=True):
+            save_figure(draw(record), path)
+        return paths
+
+    def read_diagnostics(self) -> dict[str, Any] | None:
+        """What :meth:`write_diagnostics` wrote, or None for a run trained without them."""
+        path = self.path / self.DIAGNOSTICS
+        if not path.is_file():
+            return None
+        record = read_json(path)
+        if not isinstance(record, dict) or not isinstance(record.get("checks"), list):
+            raise ConfigError(f"{str(path)!r} does not hold a diagnostics record")
+        return record
+
     def read_metrics(self) -> dict[str, Any]:
         if not self.metrics_path.is_file():
             raise RunDirError(
@@ -388,6 +420,17 @@ class RunFolder:
 
 #: How a config.json from before recipes named each option (the rest kept their names).
 _LEGACY_NAMES = {"learning_rate": "lr"}
+
+
+def run_name_hint(recipe: Recipe, prefix: str = "") -> str:
+    """The name a new run folder of ``recipe`` gets after its time stamp: ``<dataset>-<model>``
+    (a file of one's own by its file name: ``csv:data/houses.csv`` -> ``houses``), in the
+    letters, digits, '.', '_' and '-' a folder name may hold."""
+    dataset = recipe.dataset
+    if ":" in dataset:
+        dataset = Path(dataset.split(":", 1)[1]).stem or dataset.split(":", 1)[0]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{prefix}{dataset}-{recipe.model}").strip("-.")
+    return name or "run"
 
 
 def recipe_from_legacy_config(config: dict[str, Any]) -> Recipe:
@@ -632,6 +675,7 @@ def train_run(
     figures: bool = True,
     extra_config: dict[str, Any] | None = None,
     say: Callable[[str], None] = print,
+    diagnostics: Any = None,
 ) -> RunResult:
     """Train ``recipe`` and record the run in ``folder``; the one way every command trains.
 
@@ -644,7 +688,9 @@ def train_run(
       ``data``'s splits;
     - verbose, print_every, progress: the Solver's lines and progress bar;
     - callbacks, restore_best: passed to the Solver;
-    - extra_config: more entries for config.json (the command line, for the record).
+    - extra_config: more entries for config.json (the command line, for the record);
+    - diagnostics: a :class:`~layerwise.diagnostics.Diagnostics` callback (or None); its
+      record and figures are written to the folder when training ends (diverged included).
 
     Returns a :class:`RunResult`. Errors in the recipe, the data or the folder raise
     :class:`~layerwise.errors.LayerwiseError` subclasses; Ctrl-C writes a checkpoint (with a
@@ -667,6 +713,7 @@ def train_run(
             figures,
             extra_config,
             say,
+            diagnostics,
         )
 
 
@@ -684,6 +731,7 @@ def _train(
     figures: bool,
     extra_config: dict[str, Any] | None,
     say: Callable[[str], None],
+    diagnostics: Any,
 ) -> RunResult:
     from layerwise.frameworks import require_engine
 
@@ -732,7 +780,7 @@ def _train(
         progress=progress,
         checkpoint_name=None if folder is None else folder.checkpoint_base,
         keep_checkpoints=False,
-        callbacks=list(callbacks),
+        callbacks=list(callbacks) + ([] if diagnostics is None else [diagnostics]),
         restore_best=restore_best,
     )
     if resume:
@@ -764,4 +812,6 @@ def _train(
         folder.save_model(model)
         if figures:
             folder.write_figures(model, data, metrics, recipe.dataset)
+        if diagnostics is not None:
+            folder.write_diagnostics(diagnostics, figures)
     return RunResult(model, solver, data, metrics, folder)

@@ -139,7 +139,7 @@ class Solver:
         self.task = get_task(getattr(model, "task", "classification"))
         self._set_data(data)
         self._check_labels_fit_model()
-        self.train_weights = _example_weights(
+        self.train_weights = example_weights(
             self.y_train,
             kwargs.pop("sample_weight", None),
             kwargs.pop("class_weight", None),
@@ -652,7 +652,7 @@ def check_examples(
     return X, get_task(task).check_targets(y, y_name)
 
 
-def _example_weights(y: Array, sample_weight: Any, class_weight: Any, task: str) -> Array | None:
+def example_weights(y: Array, sample_weight: Any, class_weight: Any, task: str) -> Array | None:
     """One weight per training example: ``sample_weight`` times the weight of its class, or
     None when neither is given (the unweighted loss, computed as before).
 

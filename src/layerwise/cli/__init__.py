@@ -1,10 +1,13 @@
 """The ``layerwise`` command: a thin layer over the library, one module per command.
 
 - :mod:`~layerwise.cli.train`: ``layerwise train`` (a recipe from the flags, a run folder);
+- :mod:`~layerwise.cli.lr_find`: ``layerwise lr-find`` (the learning-rate range test of a recipe);
 - :mod:`~layerwise.cli.evaluate`, :mod:`~layerwise.cli.plot`: read a run folder back;
 - :mod:`~layerwise.cli.gradcheck`: every backward pass against numerical gradients;
+- :mod:`~layerwise.cli.doctor`: ``layerwise doctor``, short checks of a recipe or a run;
 - :mod:`~layerwise.cli.tune`: ``layerwise tune`` (the ``[tune]`` extra);
-- :mod:`~layerwise.cli.compare`: ``layerwise compare`` (the ``[tf]`` extra for the twins).
+- :mod:`~layerwise.cli.compare`: ``layerwise compare`` (the ``[tf]`` extra for the twins);
+- :mod:`~layerwise.cli.report`: ``layerwise report``, one offline HTML page (``[report]``).
 
 Nothing in the library imports this package (an import-linter contract checks it). Every error
 the library raises on bad input is a :class:`~layerwise.errors.LayerwiseError`; :func:`main`
@@ -17,7 +20,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from layerwise.cli import compare, evaluate, gradcheck, plot, predict, train, tune
+from layerwise.cli import (
+    compare,
+    doctor,
+    evaluate,
+    gradcheck,
+    lr_find,
+    plot,
+    predict,
+    report,
+    train,
+    tune,
+)
 from layerwise.cli._common import PROG, Parser, UsageError
 from layerwise.errors import LayerwiseError
 
@@ -38,7 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (train, evaluate, predict, plot, gradcheck, tune, compare):
+    for command in (
+        train,
+        lr_find,
+        evaluate,
+        predict,
+        plot,
+        gradcheck,
+        doctor,
+        tune,
+        compare,
+        report,
+    ):
         command.add_parser(sub)
     return parser
 

@@ -136,6 +136,11 @@ def recipe_values(args: argparse.Namespace, skip: Iterable[str] = ()) -> dict[st
     return {o.name: getattr(args, o.name) for o in OPTIONS if o.name not in skipped}
 
 
+def given_flags(argv: list[str]) -> set[str]:
+    """The long flags typed on the command line (``--lr 0.1`` and ``--lr=0.1`` alike)."""
+    return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+
+
 def flag_of(field: str | None) -> str | None:
     """The flag of a recipe option or field name (``hidden`` -> ``--hidden``), if it has one."""
     if field is None:

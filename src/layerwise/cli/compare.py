@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from layerwise.compare import compare_engines, format_table
     from layerwise.frameworks import require_engine
     from layerwise.recipe import Recipe
-    from layerwise.runs import RunFolder
+    from layerwise.runs import RunFolder, run_name_hint
 
     values = recipe_values(args, skip=("engine",))
     if values["data_dir"]:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise as_usage_error(e) from None
     for engine in args.engines:  # fail before any folder or training when one is missing
         require_engine(engine)
-    out = RunFolder.create(args.out, base="runs", name_hint=f"compare-{recipe.dataset}")
+    out = RunFolder.create(args.out, base="runs", name_hint=run_name_hint(recipe, "compare-"))
     try:
         rows = compare_engines(
             recipe,

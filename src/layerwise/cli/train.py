@@ -20,12 +20,15 @@ from layerwise.cli._common import (
     add_print_every,
     add_recipe_options,
     as_usage_error,
+    given_flags,
     recipe_values,
 )
 from layerwise.errors import ConfigError
 
 #: Printing and where output goes: the train command's own, not the recipe's.
 PRINT_EVERY = 100
+#: Checks per epoch of ``--diagnostics`` given without a number.
+DIAGNOSTIC_CHECKS = 10
 #: The exit status of a run that diverged (its folder is complete, with the best parameters).
 DIVERGED = 3
 
@@ -48,6 +51,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     add_print_every(train, PRINT_EVERY)
     train.add_argument("--quiet", action="store_true", help="print only the final results")
+    train.add_argument(
+        "--diagnostics",
+        nargs="?",
+        type=int,
+        const=DIAGNOSTIC_CHECKS,
+        default=None,
+        metavar="PER_EPOCH",
+        help="record per-layer activation, gradient and update statistics PER_EPOCH times an "
+        f"epoch (default {DIAGNOSTIC_CHECKS} when given) into diagnostics.json/.csv and two "
+        "figures; training is unchanged",
+    )
     train.add_argument(
         "--resume",
         metavar="RUN",
@@ -72,13 +86,13 @@ def make_recipe(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from layerwise.runs import RunFolder
+    from layerwise.runs import RunFolder, run_name_hint
 
     if args.resume is not None:
         return _resume(args)
     recipe = make_recipe(args)
     # Claim the run folder first: a taken --out fails before minutes of data loading.
-    folder = RunFolder.create(args.out, base="runs", name_hint=f"{recipe.dataset}-{recipe.model}")
+    folder = RunFolder.create(args.out, base="runs", name_hint=run_name_hint(recipe))
     try:
         return _train(args, recipe, folder, resume=False)
     except BaseException:
@@ -92,8 +106,9 @@ def _resume(args: argparse.Namespace) -> int:
     """Rebuild the run from its own config.json recipe, load its latest checkpoint, go on."""
     from layerwise.runs import RunFolder
 
-    given = _given_flags(args.argv)
+    given = given_flags(args.argv)
     allowed = {"--epochs", "--data-dir", "--resume", "--quiet", "--print-every"}
+    # --diagnostics continues as the run was started (its records are in the checkpoint).
     conflicts = sorted(given - allowed)
     if conflicts:
         raise UsageError(
@@ -120,20 +135,25 @@ def _resume(args: argparse.Namespace) -> int:
     if "--data-dir" in given:  # where the data is, not what is trained
         recipe = recipe.replace(data_dir=str(Path(args.data_dir).resolve()))
     args.print_every = int(config.get("print_every", args.print_every))
+    args.diagnostics = config.get("diagnostics")
     # A run that died before its first checkpoint is trained from the start with its recipe
     # (training is deterministic, so that is the run it would have been).
     return _train(args, recipe, folder, resume=not fresh)
 
 
-def _given_flags(argv: list[str]) -> set[str]:
-    """The long flags typed on the command line (``--lr 0.1`` and ``--lr=0.1`` alike)."""
-    return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
-
-
 def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> int:
     from layerwise.checkpoint import CheckpointError
+    from layerwise.diagnostics import Diagnostics
     from layerwise.runs import train_run
 
+    record: dict[str, Any] = {"print_every": args.print_every, "argv": list(args.argv)}
+    diagnostics = None
+    if args.diagnostics is not None:
+        try:
+            diagnostics = Diagnostics(checks_per_epoch=args.diagnostics)
+        except ConfigError as e:
+            raise UsageError(f"argument --diagnostics: {e}") from None
+        record["diagnostics"] = args.diagnostics
     try:
         result = train_run(
             recipe,
@@ -142,7 +162,8 @@ def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> 
             verbose=not args.quiet,
             print_every=args.print_every,
             progress=not args.quiet,
-            extra_config={"print_every": args.print_every, "argv": list(args.argv)},
+            extra_config=record,
+            diagnostics=diagnostics,
         )
     except CheckpointError as e:
         raise UsageError(f"argument --resume: {e}") from None

@@ -329,6 +329,20 @@ class AffineStackNet:
         Returns the outputs (m, n_out) (class scores, predictions or logits) when y is None;
         else (loss, grads) with grads keyed like ``self.params``.
         """
+        return self._run(X, y, training, sample_weight, None)
+
+    @IEEE
+    def trace(self, X: Any, y: Any = None, training: bool | None = None) -> tuple[Any, list[Array]]:
+        """What :meth:`loss` returns, and each hidden layer's activations (m, h_i) after its
+        nonlinearity and before dropout: what a :class:`~layerwise.diagnostics.Diagnostics`
+        callback and ``layerwise doctor`` look at (dead ReLUs, saturated units, vanishing
+        signal). One forward pass gives both; the arrays are the model's own, not copies."""
+        hidden: list[Array] = []
+        return self._run(X, y, training, None, hidden), hidden
+
+    def _run(
+        self, X: Any, y: Any, training: bool | None, sample_weight: Any, hidden: list[Array] | None
+    ) -> Any:
         X = self._check_input(X)
         if training is None:
             training = y is not None
@@ -363,6 +377,8 @@ class AffineStackNet:
             else:
                 out, act_cache = forward(out)
             drop_cache = None
+            if hidden is not None:  # after the nonlinearity, before dropout
+                hidden.append(out)  # dropout makes a new array; this one stays as it is
             if self.dropout > 0:
                 out, drop_cache = dropout_forward(out, self._dropout_param(i, mode))
             caches.append((fc_cache, norm_cache, act_cache, drop_cache))
