@@ -30,10 +30,12 @@ UPPER = {
     "options",
     "runs",
     "compare",
-    "checks",
+    "gradient_report",
+    "check",
     "report",
     "doctor",
     "diagnostics_plots",
+    "assignment",
 }
 
 

@@ -19,8 +19,8 @@ import pytest
 
 import layerwise
 from layerwise import cli
-from layerwise.checks import gradient_report, layers
 from layerwise.data import load_dataset
+from layerwise.gradient_report import gradient_report, layers
 from layerwise.io import load_model, save_model
 from layerwise.options import DEFAULTS as OPTION_DEFAULTS
 from layerwise.runs import epoch_rows

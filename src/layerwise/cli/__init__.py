@@ -4,10 +4,13 @@
 - :mod:`~layerwise.cli.lr_find`: ``layerwise lr-find`` (the learning-rate range test of a recipe);
 - :mod:`~layerwise.cli.evaluate`, :mod:`~layerwise.cli.plot`: read a run folder back;
 - :mod:`~layerwise.cli.gradcheck`: every backward pass against numerical gradients;
+- :mod:`~layerwise.cli.check`: ``layerwise check``, a student's implementation graded;
 - :mod:`~layerwise.cli.doctor`: ``layerwise doctor``, short checks of a recipe or a run;
 - :mod:`~layerwise.cli.tune`: ``layerwise tune`` (the ``[tune]`` extra);
 - :mod:`~layerwise.cli.compare`: ``layerwise compare`` (the ``[tf]`` extra for the twins);
-- :mod:`~layerwise.cli.report`: ``layerwise report``, one offline HTML page (``[report]``).
+- :mod:`~layerwise.cli.report`: ``layerwise report``, one offline HTML page (``[report]``);
+- :mod:`~layerwise.cli.assignment`: ``layerwise assignment build``, a student notebook from a
+  reference one (``[assignment]``).
 
 Nothing in the library imports this package (an import-linter contract checks it). Every error
 the library raises on bad input is a :class:`~layerwise.errors.LayerwiseError`; :func:`main`
@@ -21,6 +24,8 @@ import sys
 from collections.abc import Sequence
 
 from layerwise.cli import (
+    assignment,
+    check,
     compare,
     doctor,
     evaluate,
@@ -59,10 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         predict,
         plot,
         gradcheck,
+        check,
         doctor,
         tune,
         compare,
         report,
+        assignment,
     ):
         command.add_parser(sub)
     return parser

@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from layerwise.checks import TOLERANCE, gradient_report
+    from layerwise.gradient_report import TOLERANCE, gradient_report
 
     rows = gradient_report(seed=args.seed)
     width = max(len(name) for name, _ in rows)

@@ -1,4 +1,5 @@
-"""The gradient report (layerwise.checks): passes on correct code, flags a broken backward."""
+"""The gradient report (layerwise.gradient_report): passes on correct code, flags a broken
+backward pass."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from layerwise import layers, losses
-from layerwise.checks import TOLERANCE, gradient_report
+from layerwise.gradient_report import TOLERANCE, gradient_report
 from layerwise.models import base as models_base
 
 LAYER_ROWS = [
