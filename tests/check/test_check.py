@@ -81,8 +81,9 @@ def test_a_correct_submission_passes_every_check(correct_report):
             "dtheta0 = dout.sum(axis=0)", "dtheta0 = dout",
             {"affine_backward: gradients", "affine_backward: 4-D input",
              "affine_backward: float32", "affine_relu_backward: gradients",
-             "TwoLayerNet: grads keys", "TwoLayerNet: gradients",
-             "ThreeLayerNet: grads keys", "ThreeLayerNet: gradients"},
+             "TwoLayerNet: grads keys", "TwoLayerNet: gradients", "TwoLayerNet: numeric gradients",
+             "ThreeLayerNet: grads keys", "ThreeLayerNet: gradients",
+             "ThreeLayerNet: numeric gradients"},
             "dtheta0 has shape (10, 5), expected (5,); sum dtheta0 over the batch axis",
             id="bias gradient not summed"),
         pytest.param(
@@ -93,7 +94,7 @@ def test_a_correct_submission_passes_every_check(correct_report):
         pytest.param(
             'loss += 0.5 * self.reg * (np.sum(self.params["theta1"] ** 2)',
             'loss += self.reg * (np.sum(self.params["theta1"] ** 2)',
-            {"TwoLayerNet: regularisation"},
+            {"TwoLayerNet: regularisation", "TwoLayerNet: numeric gradients"},
             "without the 0.5 factor",
             id="regularisation without 0.5"),
         pytest.param(
@@ -107,7 +108,8 @@ def test_a_correct_submission_passes_every_check(correct_report):
             'fc2, _ = c2\n        dh1, grads["theta2"], grads["theta2_0"] = affine_backward('
             'relu_backward(dh2, c1[1]), fc2)',
             {"ThreeLayerNet: training loss", "ThreeLayerNet: regularisation",
-             "ThreeLayerNet: grads keys", "ThreeLayerNet: gradients"},
+             "ThreeLayerNet: grads keys", "ThreeLayerNet: gradients",
+             "ThreeLayerNet: numeric gradients"},
             "relu_backward(dh2, c1[1])",
             id="ReLU masked by the wrong layer"),
         pytest.param(
@@ -115,7 +117,8 @@ def test_a_correct_submission_passes_every_check(correct_report):
             '    dx[np.arange(m), y] -= 1\n    return loss, dx\n\n\ndef svm',
             {"softmax_loss: seed values", "softmax_loss: random scores",
              "softmax_loss: large scores", "softmax_loss: float32",
-             "TwoLayerNet: gradients", "ThreeLayerNet: gradients"},
+             "TwoLayerNet: gradients", "ThreeLayerNet: gradients",
+             "TwoLayerNet: numeric gradients", "ThreeLayerNet: numeric gradients"},
             "times the reference (divide by the batch size",
             id="gradient not divided by the batch"),
     ],
@@ -260,9 +263,10 @@ def test_the_command_writes_json_and_gradescope_files(tmp_path, capsys):
     assert tests["TwoLayerNet: gradients"]["visibility"] == "after_due_date"
     assert tests["TwoLayerNet: regularisation"] == {**tests["TwoLayerNet: regularisation"],
                                                     "score": 0, "status": "failed"}  # fmt: skip
+    # 8 checks: gradients worth 5, the 7 others 2 each; regularisation and numeric gradients fail
     assert results["score"] == sum(t["score"] for t in results["tests"]) == 5 + 2 * 5
     saved = json.loads(js.read_text())
-    assert saved["passed"] is False and saved["max_score"] == 5 + 2 * 6
+    assert saved["passed"] is False and saved["max_score"] == 5 + 2 * 7
     assert main(["check", str(write(tmp_path, CORRECT, "ok.py")), "--items", "sgd"]) == 0
     capsys.readouterr()
 

@@ -17,6 +17,7 @@ from layerwise.check.items.common import own
 from layerwise.check.items.source import problems
 from layerwise.check.loading import where_in_submission
 from layerwise.check.registry import check
+from layerwise.gradient_check import eval_numerical_gradient
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,29 @@ def _loss(ns: dict[str, Any], case: ModelCase, reg: float) -> tuple[float, dict[
         raise CheckFailed(f"the loss is {type(result[0]).__name__}, expected a number") from None
 
 
+def _checked_loss(ns: dict[str, Any], case: ModelCase, reg: float) -> tuple[float, dict[str, Any]]:
+    """:func:`_loss`, its failures said with the hints that the code of ``loss`` gives."""
+    try:
+        return _loss(ns, case, reg)
+    except CheckFailed as e:
+        raise _with_source_hints(case, ns, e) from None
+    except Exception as e:
+        raise _with_source_hints(case, ns, _raised("loss(X, y)", e)) from None
+
+
+def _expect_loss(
+    ns: dict[str, Any], case: ModelCase, got: float, want: float, what: str, hint: str = ""
+) -> Outcome:
+    """The seed's printed loss, to its 1e-8 (it printed ten digits)."""
+    difference = abs(got - want)
+    if difference > 1e-8:
+        failure = CheckFailed(
+            f"{what} is {got:.10g}, expected {want}{hint}", f"difference {difference:.2e}", "1e-08"
+        )
+        raise _with_source_hints(case, ns, failure)
+    return Outcome(f"difference {difference:.1e}", "1e-08")
+
+
 def _reg_diagnosis(case: ModelCase, got: float, reg: float) -> str:
     """What the regularisation term has, from the reference's pieces."""
     data = _reference(case, 0.0).loss(X_SEED, Y_SEED)[0]
@@ -250,61 +274,20 @@ def _register(case: ModelCase) -> None:
     @check(name, "training loss", kind="class")
     def training_loss(ns: dict[str, Any]) -> Outcome:
         """The seed's loss without regularisation."""
-        try:
-            got, _ = _loss(ns, case, 0.0)
-        except Exception as e:
-            raise _with_source_hints(
-                case,
-                ns,
-                e if isinstance(e, CheckFailed) else _raised("loss(X, y)", e),
-            ) from None
-        if abs(got - case.loss) > 1e-8:
-            raise _with_source_hints(
-                case,
-                ns,
-                CheckFailed(
-                    f"the loss is {got:.10g}, expected {case.loss}",
-                    f"difference {abs(got - case.loss):.2e}",
-                    "1e-08",
-                ),
-            )
-        return Outcome(f"difference {abs(got - case.loss):.1e}", "1e-08")
+        got, _ = _checked_loss(ns, case, 0.0)
+        return _expect_loss(ns, case, got, case.loss, "the loss")
 
     @check(name, "regularisation", kind="class")
     def regularisation(ns: dict[str, Any]) -> Outcome:
         """The seed's loss with reg = 1.0: 0.5 * reg * the sum of every weight's squares."""
-        try:
-            got, _ = _loss(ns, case, 1.0)
-        except Exception as e:
-            raise _with_source_hints(
-                case,
-                ns,
-                e if isinstance(e, CheckFailed) else _raised("loss(X, y)", e),
-            ) from None
-        if abs(got - case.reg_loss) > 1e-8:
-            hint = _reg_diagnosis(case, got, 1.0)
-            raise _with_source_hints(
-                case,
-                ns,
-                CheckFailed(
-                    f"the loss with reg 1.0 is {got:.10g}, expected {case.reg_loss}{hint}",
-                    f"difference {abs(got - case.reg_loss):.2e}",
-                    "1e-08",
-                ),
-            )
-        return Outcome(f"difference {abs(got - case.reg_loss):.1e}", "1e-08")
+        got, _ = _checked_loss(ns, case, 1.0)
+        hint = _reg_diagnosis(case, got, 1.0)
+        return _expect_loss(ns, case, got, case.reg_loss, "the loss with reg 1.0", hint)
 
     @check(name, "grads keys", kind="class")
     def grads_keys(ns: dict[str, Any]) -> Outcome:
         """grads has exactly the keys of params, each gradient shaped like its parameter."""
-        try:
-            _, grads = _loss(ns, case, 0.0)
-        except Exception as e:
-            raise _with_source_hints(
-                case,
-                ns,
-                e if isinstance(e, CheckFailed) else _raised("loss(X, y)", e),
-            ) from None
+        _, grads = _checked_loss(ns, case, 0.0)
         if not isinstance(grads, dict):
             raise CheckFailed(f"grads is {type(grads).__name__}, expected a dict keyed like params")
         params = case.seed_params()
@@ -339,14 +322,7 @@ def _register(case: ModelCase) -> None:
         """Every gradient, with reg 0 and 0.7, against layerwise's (= numeric gradients)."""
         outcome = Outcome()
         for reg in (0.0, 0.7):
-            try:
-                _, grads = _loss(ns, case, reg)
-            except Exception as e:
-                raise _with_source_hints(
-                    case,
-                    ns,
-                    e if isinstance(e, CheckFailed) else _raised("loss(X, y)", e),
-                ) from None
+            _, grads = _checked_loss(ns, case, reg)
             _, want = _reference(case, reg).loss(X_SEED, Y_SEED)
             params = case.seed_params()
             # From the output layer back: the first wrong gradient says where the error enters.
@@ -382,6 +358,28 @@ def _register(case: ModelCase) -> None:
                     raise _with_source_hints(case, ns, e) from None
         return outcome
 
+    @check(name, "numeric gradients", kind="class")
+    def numeric(ns: dict[str, Any]) -> Outcome:
+        """grads against the numeric gradient of the submission's own loss (reg 0.7): do the
+        loss and its gradients agree with each other (the seed's gradient check)?"""
+        model = _seeded_model(ns, case, 0.7)
+        _, grads = _checked_loss(ns, case, 0.7)
+        outcome = Outcome()
+        for key in case.keys:
+            if not isinstance(grads, dict) or key not in grads:
+                raise CheckFailed(f"grads has no key {key!r}")
+            numeric = eval_numerical_gradient(
+                lambda: model.loss(X_SEED, Y_SEED)[0], model.params[key], verbose=False
+            )
+            try:
+                outcome = expect_array(f"grads[{key!r}]", grads[key], numeric, tolerance=1e-5)
+            except CheckFailed as e:
+                e.diagnosis += (
+                    " (the numeric gradient of your own loss): the loss and its gradient disagree"
+                )
+                raise _with_source_hints(case, ns, e) from None
+        return outcome
+
     @check(name, "code of loss", kind="class")
     def code(ns: dict[str, Any]) -> Outcome:
         """A reading of loss's text: each layer gets its own weight and bias, no grads key is
@@ -397,7 +395,7 @@ def _register(case: ModelCase) -> None:
             raise CheckFailed("; ".join(found))
         return Outcome()
 
-    del initialisation, scores, training_loss, regularisation, grads_keys, gradients, code
+    del initialisation, scores, training_loss, regularisation, grads_keys, gradients, numeric, code
 
 
 for _case in CASES:
