@@ -83,7 +83,7 @@ WORKLOADS = {
 }  # fmt: skip
 
 DEFAULT_IMPLS = ("floor", "layerwise", "torch", "sklearn", "keras")
-ALL_IMPLS = (*DEFAULT_IMPLS, "layerwise64")
+ALL_IMPLS = (*DEFAULT_IMPLS, "layerwise64", "layerwise-numpy")
 N_VAL = 1000  # validation examples; every implementation scores them after every epoch
 N_TRAIN_ACC = 1000  # training examples scored after every epoch (Solver's num_train_samples)
 SEED_DATA, SEED_WEIGHTS = 1234, 0
@@ -95,6 +95,7 @@ THREAD_ENV = (
     "BLIS_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
 )
@@ -544,6 +545,15 @@ def current_rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def worker_layerwise_numpy(wl: Any, data: Any, clock: Any, threads: int) -> None:
+    """:func:`worker_layerwise` with ``LAYERWISE_KERNELS=numpy``: every update rule in NumPy."""
+    from layerwise import fused
+
+    os.environ[fused.ENV] = "numpy"
+    fused.reset()
+    worker_layerwise(wl, data, clock, threads, "float32")
+
+
 def worker_main(impl: str, names: list[str], threads: int, total: int, scale: float) -> int:
     """Run ``impl`` on each workload in turn (one, unless the driver shares processes)."""
     chan = Channel()
@@ -553,6 +563,8 @@ def worker_main(impl: str, names: list[str], threads: int, total: int, scale: fl
         "layerwise64": lambda wl, data, clock: worker_layerwise(
             wl, data, clock, threads, "float64"
         ),
+        # layerwise without its compiled kernels (layerwise.fused): the NumPy reference path
+        "layerwise-numpy": lambda wl, data, clock: worker_layerwise_numpy(wl, data, clock, threads),
         "torch": lambda wl, data, clock: worker_torch(wl, data, clock, threads),
         "sklearn": lambda wl, data, clock: worker_sklearn(wl, data, clock, threads),
         "keras": lambda wl, data, clock: worker_keras(wl, data, clock, threads),
@@ -1103,7 +1115,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--impl",
         default=",".join(DEFAULT_IMPLS),
-        help=f"comma list of {', '.join(ALL_IMPLS)} (default: all but layerwise64)",
+        help=f"comma list of {', '.join(ALL_IMPLS)} (default: all but layerwise64 and "
+        "layerwise-numpy)",
     )
     p.add_argument(
         "--quick",

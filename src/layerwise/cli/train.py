@@ -52,6 +52,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add_print_every(train, PRINT_EVERY)
     train.add_argument("--quiet", action="store_true", help="print only the final results")
     train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads for the matrix products (BLAS; default: $LAYERWISE_NUM_THREADS, else "
+        "BLAS's own default, every core); recorded in config.json",
+    )
+    train.add_argument(
         "--diagnostics",
         nargs="?",
         type=int,
@@ -107,7 +115,7 @@ def _resume(args: argparse.Namespace) -> int:
     from layerwise.runs import RunFolder
 
     given = given_flags(args.argv)
-    allowed = {"--epochs", "--data-dir", "--resume", "--quiet", "--print-every"}
+    allowed = {"--epochs", "--data-dir", "--resume", "--quiet", "--print-every", "--threads"}
     # --diagnostics continues as the run was started (its records are in the checkpoint).
     conflicts = sorted(given - allowed)
     if conflicts:
@@ -136,6 +144,8 @@ def _resume(args: argparse.Namespace) -> int:
         recipe = recipe.replace(data_dir=str(Path(args.data_dir).resolve()))
     args.print_every = int(config.get("print_every", args.print_every))
     args.diagnostics = config.get("diagnostics")
+    if "--threads" not in given:  # as the run was started, unless told otherwise
+        args.threads = config.get("threads")
     # A run that died before its first checkpoint is trained from the start with its recipe
     # (training is deterministic, so that is the run it would have been).
     return _train(args, recipe, folder, resume=not fresh)
@@ -145,8 +155,19 @@ def _train(args: argparse.Namespace, recipe: Any, folder: Any, resume: bool) -> 
     from layerwise.checkpoint import CheckpointError
     from layerwise.diagnostics import Diagnostics
     from layerwise.runs import train_run
+    from layerwise.threads import set_threads
 
-    record: dict[str, Any] = {"print_every": args.print_every, "argv": list(args.argv)}
+    try:
+        threads = set_threads(args.threads)
+    except ConfigError as e:  # from the flag, or from the environment variable
+        raise UsageError(
+            f"argument --threads: {e}" if args.threads is not None else str(e)
+        ) from None
+    record: dict[str, Any] = {
+        "print_every": args.print_every,
+        "argv": list(args.argv),
+        "threads": threads,
+    }
     diagnostics = None
     if args.diagnostics is not None:
         try:

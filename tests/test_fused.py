@@ -1,0 +1,131 @@
+"""The fused update rules (layerwise.fused, Numba) against the NumPy reference in
+layerwise.optim: bit for bit, for every rule, dtype and step; the NumPy path where a kernel
+does not apply; a seeded training run identical either way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layerwise import fused, optim
+from layerwise.models import FullyConnectedNet
+from layerwise.solver import Solver
+
+RULES = sorted(optim.UPDATE_RULES)
+
+
+@pytest.fixture
+def kernels(monkeypatch):
+    """Switch between the two paths: ``kernels(True)`` (Numba) or ``kernels(False)``."""
+
+    def use(on: bool) -> None:
+        monkeypatch.setenv(fused.ENV, "auto" if on else "numpy")
+        fused.reset()
+
+    yield use
+    fused.reset()
+
+
+def test_numba_is_there(kernels):
+    """The dev extra installs Numba, so these tests compare two real paths."""
+    kernels(True)
+    assert fused.kernels() is not None
+    kernels(False)
+    assert fused.kernels() is None
+
+
+def _steps(rule, shape, dtype, steps=4, config=None):
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(shape).astype(dtype)
+    config = dict(config or {"learning_rate": 1e-2})
+    for _ in range(steps):
+        dw = rng.standard_normal(shape).astype(dtype)
+        before = dw.copy()
+        w, config = optim.UPDATE_RULES[rule](w, dw, config)
+        np.testing.assert_array_equal(dw, before)  # dw is never modified
+    return w, config
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rule", RULES)
+def test_every_rule_is_numpys_bit_for_bit(kernels, rule, dtype):
+    shape = (300, 256)  # 76,800 entries: above fused.MIN_SIZE
+    assert np.prod(shape) >= fused.MIN_SIZE
+    kernels(False)
+    want_w, want = _steps(rule, shape, dtype)
+    kernels(True)
+    got_w, got = _steps(rule, shape, dtype)
+    np.testing.assert_array_equal(got_w, want_w)
+    assert got_w.dtype == dtype
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+
+
+def test_adamw_decays_weights_and_not_biases_in_the_kernel(kernels):
+    config = {"learning_rate": 0.1, "weight_decay": 0.5}
+    for shape in [(70_000,), (256, 300)]:
+        kernels(False)
+        want, _ = _steps("adamw", shape, np.float32, config=config)
+        kernels(True)
+        got, _ = _steps("adamw", shape, np.float32, config=config)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_small_model_never_imports_numba(tmp_path):
+    """The default recipe's parameters are all below fused.MIN_SIZE: no Numba import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from layerwise import optim; import numpy as np; "
+        "w = np.ones((64, 100), np.float32); optim.adam(w, w.copy(), None); "
+        "print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_small_and_strided_parameters_take_the_numpy_path(kernels, monkeypatch):
+    kernels(True)
+    calls = []
+    monkeypatch.setitem(fused.kernels(), "sgd", lambda *a: calls.append(a))
+    w = np.ones(10, dtype=np.float32)
+    optim.sgd(w, np.ones(10, dtype=np.float32), {"learning_rate": 0.5})
+    np.testing.assert_array_equal(w, 0.5)  # small: NumPy did it
+    big = np.ones((300, 300), dtype=np.float32)
+    view = big[:, ::2]  # not contiguous
+    optim.sgd(view, np.ones_like(view), {"learning_rate": 0.5})
+    np.testing.assert_array_equal(big[:, ::2], 0.5)
+    assert calls == []
+    optim.sgd(big, np.ones_like(big), {"learning_rate": 0.5})
+    assert len(calls) == 1  # large and contiguous: the kernel
+
+
+def test_mixed_dtypes_take_the_numpy_path(kernels):
+    kernels(True)
+    w = np.ones((300, 300), dtype=np.float32)
+    dw = np.ones((300, 300), dtype=np.float64)
+    assert not fused.usable(w, dw)
+    w, _ = optim.sgd(w, dw, {"learning_rate": 0.25})
+    np.testing.assert_array_equal(w, 0.75)
+
+
+@pytest.mark.parametrize("rule", ["adam", "sgd_momentum"])
+def test_a_seeded_run_is_the_same_run_with_or_without_kernels(kernels, rng, rule):
+    X = rng.standard_normal((300, 20)).astype(np.float32)
+    y = rng.integers(3, size=300)
+    data = {"X_train": X[:240], "y_train": y[:240], "X_val": X[240:], "y_val": y[240:]}
+    runs = []
+    for on in (False, True):
+        kernels(on)
+        model = FullyConnectedNet([512, 256], input_dim=20, num_classes=3, dtype=np.float32,
+                                  weight_init="he", rng=np.random.default_rng(0))  # fmt: skip
+        solver = Solver(model, data, update_rule=rule, optim_config={"learning_rate": 1e-2},
+                        num_epochs=2, batch_size=40, verbose=False, seed=0)  # fmt: skip
+        solver.train()
+        runs.append((solver.loss_history, model.params))
+    (loss_a, params_a), (loss_b, params_b) = runs
+    assert loss_a == loss_b
+    for key, value in params_a.items():
+        np.testing.assert_array_equal(params_b[key], value)
