@@ -18,6 +18,7 @@ run on a machine compiles.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,8 @@ _KERNELS: dict[str, Callable[..., None]] | bool | None = False  # False: not loo
 #: cores, and with the kernels on every core each workload ran 3 to 11 times slower; on one
 #: thread Adam's kernel is 5x NumPy's passes and leaves the other cores to BLAS.
 KERNEL_THREADS = 1
+#: Which threads have pinned Numba's thread count (``done``).
+_PINNED = threading.local()
 
 
 def kernels() -> dict[str, Callable[..., None]] | None:
@@ -57,10 +60,12 @@ def kernels() -> dict[str, Callable[..., None]] | None:
     if _KERNELS is False:
         _KERNELS = _load()
     if isinstance(_KERNELS, dict):
-        import numba
+        if not getattr(_PINNED, "done", False):
+            import numba
 
-        # Per calling thread in Numba: set where the kernels are called, every time (cheap).
-        numba.set_num_threads(KERNEL_THREADS)
+            # Numba keeps the thread count per calling thread: pin it once in each thread.
+            numba.set_num_threads(KERNEL_THREADS)
+            _PINNED.done = True
         return _KERNELS
     return None
 
