@@ -129,3 +129,61 @@ def test_a_seeded_run_is_the_same_run_with_or_without_kernels(kernels, rng, rule
     assert loss_a == loss_b
     for key, value in params_a.items():
         np.testing.assert_array_equal(params_b[key], value)
+
+
+# --------------------------------------------------------------------------------------------
+# the elementwise layers
+
+
+def _special(shape, dtype, rng):
+    """Values with every case a comparison can get wrong: NaN, +-inf, -0.0, 0.0, tiny ones."""
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[:8] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-40, -1e-40, np.finfo(dtype).max]
+    return a
+
+
+def _same_bits(got, want):
+    """Equal arrays, NaN where NaN and the sign of every zero alike."""
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_are_numpys_bit_for_bit(kernels, dtype, rng):
+    shape = (128, 512)  # 65,536 entries: fused.MIN_SIZE
+    a = _special(shape, dtype, rng)
+    dout = _special(shape, dtype, rng)
+    results = []
+    for on in (False, True):
+        kernels(on)
+        with np.errstate(invalid="ignore"):  # inf * 0, as in the model's IEEE context
+            act = fused.relu_(a.copy())
+            grad = fused.relu_grad_(dout.copy(), act)
+        results.append((act, grad))
+    (want_act, want_grad), (got_act, got_grad) = results
+    np.testing.assert_array_equal(want_act, np.maximum(a, 0))
+    _same_bits(got_act, want_act)
+    _same_bits(got_grad, want_grad)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])  # dropout: masks from the NumPy path
+def test_a_seeded_run_with_elementwise_kernels_is_the_same_run(kernels, rng, dropout):
+    """Hidden activations of 128 x 512 go through the ReLU and dropout kernels."""
+    X = rng.standard_normal((512, 20)).astype(np.float32)
+    y = rng.integers(3, size=512)
+    data = {"X_train": X[:384], "y_train": y[:384], "X_val": X[384:], "y_val": y[384:]}
+    runs = []
+    for on in (False, True):
+        kernels(on)
+        model = FullyConnectedNet([512, 512], input_dim=20, num_classes=3, dtype=np.float32,
+                                  weight_init="he", dropout=dropout,
+                                  rng=np.random.default_rng(0))  # fmt: skip
+        solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                        num_epochs=2, batch_size=128, verbose=False, seed=0)  # fmt: skip
+        solver.train()
+        runs.append((solver.loss_history, model.params))
+    (loss_a, params_a), (loss_b, params_b) = runs
+    assert loss_a == loss_b
+    for key, value in params_a.items():
+        np.testing.assert_array_equal(params_b[key], value)

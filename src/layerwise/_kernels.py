@@ -1,7 +1,8 @@
 """The compiled loops of :mod:`layerwise.fused` (importing this module needs Numba).
 
-Each kernel does, per element, exactly the operations of its rule in :mod:`layerwise.optim`,
-in the same order and in the arrays' dtype; the comments give the NumPy lines they fuse.
+Each kernel does, per element, exactly the operations of its update rule in
+:mod:`layerwise.optim` or of its layer's NumPy lines (ReLU), in the same order and in
+the arrays' dtype; the comments give the NumPy lines they fuse.
 ``fastmath`` stays off: it would let the compiler reorder and contract the arithmetic, and
 the results would no longer be NumPy's bit for bit.
 
@@ -92,10 +93,32 @@ def adam(w, dw, m, v, a1, a2, eps, step, keep):
         w[i] -= t
 
 
+# The elementwise layers. ``one`` and ``zero`` come in the arrays' dtype, so that every
+# product below is the dtype's, as NumPy's with a boolean array cast to it.
+
+
+@_jit
+def relu(a, zero):
+    # np.maximum(a, 0, out=a): NaN stays NaN, and -0.0 becomes 0.0 (as NumPy's gives)
+    for i in prange(a.size):
+        v = a[i]
+        if not (v > zero or v != v):
+            a[i] = zero
+
+
+@_jit
+def relu_grad(dout, act, one, zero):
+    # dout *= act > 0
+    for i in prange(dout.size):
+        dout[i] *= one if act[i] > zero else zero
+
+
 KERNELS: dict[str, Callable[..., None]] = {
     "sgd": sgd,
     "sgd_momentum": sgd_momentum,
     "nesterov_momentum": nesterov_momentum,
     "rmsprop": rmsprop,
     "adam": adam,
+    "relu": relu,
+    "relu_grad": relu_grad,
 }

@@ -1,4 +1,4 @@
-"""Fused update rules: each rule's elementwise passes in one compiled loop (Numba, optional).
+"""Fused update rules and elementwise layers: their passes in one compiled loop (Numba, optional).
 
 NumPy runs every operation of an update as its own pass over the parameter (Adam: twelve), so
 on large layers the passes, not the arithmetic, cost the time. A compiled loop reads ``w``,
@@ -100,3 +100,23 @@ def run(name: str, arrays: tuple[Array, ...], scalars: tuple[float, ...]) -> boo
     dtype: Any = arrays[0].dtype.type
     table[name](*(a.reshape(-1) for a in arrays), *(dtype(s) for s in scalars))
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# Elementwise layers. Each function does its work with a kernel when one applies and with the
+# NumPy lines in its docstring otherwise: the same values either way.
+
+
+def relu_(a: Array) -> Array:
+    """ReLU in place, ``np.maximum(a, 0, out=a)``; returns ``a``."""
+    if not run("relu", (a,), (0,)):
+        np.maximum(a, 0, out=a)
+    return a
+
+
+def relu_grad_(dout: Array, act: Array) -> Array:
+    """ReLU's backward pass in place, ``dout *= act > 0`` (``act``: the ReLU's output, or its
+    input); returns ``dout``."""
+    if not run("relu_grad", (dout, act), (1, 0)):
+        dout *= act > 0
+    return dout

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from layerwise import fused
 from layerwise.errors import ConfigError
 from layerwise.layer_utils import ACTIVATIONS, get_activation
 from layerwise.layer_utils import NORMALIZATIONS as NORMALIZATION_TABLE
@@ -373,7 +374,7 @@ class AffineStackNet:
             elif self.normalization == "layernorm":
                 out, norm_cache = layernorm_forward(out, p[f"gamma{i}"], p[f"beta{i}"])
             if fused_relu:
-                act_cache = np.maximum(out, 0, out=out)
+                act_cache = fused.relu_(out)
             else:
                 out, act_cache = forward(out)
             drop_cache = None
@@ -397,7 +398,7 @@ class AffineStackNet:
             if drop_cache is not None:
                 dout = dropout_backward(dout, drop_cache)
             if fused_relu:
-                dout *= act_cache > 0  # dout is this method's own array
+                fused.relu_grad_(dout, act_cache)  # in place: dout is this method's own array
             else:
                 dout = backward(dout, act_cache)
             if self.normalization == "batchnorm":
