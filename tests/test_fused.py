@@ -111,24 +111,31 @@ def test_mixed_dtypes_take_the_numpy_path(kernels):
     np.testing.assert_array_equal(w, 0.75)
 
 
-@pytest.mark.parametrize("rule", ["adam", "sgd_momentum"])
-def test_a_seeded_run_is_the_same_run_with_or_without_kernels(kernels, rng, rule):
-    X = rng.standard_normal((300, 20)).astype(np.float32)
-    y = rng.integers(3, size=300)
-    data = {"X_train": X[:240], "y_train": y[:240], "X_val": X[240:], "y_val": y[240:]}
+def _assert_same_run_both_ways(kernels, rng, n, hidden, rule, lr, batch, dropout=0.0):
+    """Train one seeded model without and then with the kernels: the same losses and weights."""
+    X = rng.standard_normal((n, 20)).astype(np.float32)
+    y = rng.integers(3, size=n)
+    cut = n * 4 // 5
+    data = {"X_train": X[:cut], "y_train": y[:cut], "X_val": X[cut:], "y_val": y[cut:]}
     runs = []
     for on in (False, True):
         kernels(on)
-        model = FullyConnectedNet([512, 256], input_dim=20, num_classes=3, dtype=np.float32,
-                                  weight_init="he", rng=np.random.default_rng(0))  # fmt: skip
-        solver = Solver(model, data, update_rule=rule, optim_config={"learning_rate": 1e-2},
-                        num_epochs=2, batch_size=40, verbose=False, seed=0)  # fmt: skip
+        model = FullyConnectedNet(hidden, input_dim=20, num_classes=3, dtype=np.float32,
+                                  weight_init="he", dropout=dropout,
+                                  rng=np.random.default_rng(0))  # fmt: skip
+        solver = Solver(model, data, update_rule=rule, optim_config={"learning_rate": lr},
+                        num_epochs=2, batch_size=batch, verbose=False, seed=0)  # fmt: skip
         solver.train()
         runs.append((solver.loss_history, model.params))
     (loss_a, params_a), (loss_b, params_b) = runs
     assert loss_a == loss_b
     for key, value in params_a.items():
         np.testing.assert_array_equal(params_b[key], value)
+
+
+@pytest.mark.parametrize("rule", ["adam", "sgd_momentum"])
+def test_a_seeded_run_is_the_same_run_with_or_without_kernels(kernels, rng, rule):
+    _assert_same_run_both_ways(kernels, rng, 300, [512, 256], rule, 1e-2, 40)
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,21 +176,5 @@ def test_relu_kernels_are_numpys_bit_for_bit(kernels, dtype, rng):
 
 @pytest.mark.parametrize("dropout", [0.0, 0.2])  # dropout: masks from the NumPy path
 def test_a_seeded_run_with_elementwise_kernels_is_the_same_run(kernels, rng, dropout):
-    """Hidden activations of 128 x 512 go through the ReLU and dropout kernels."""
-    X = rng.standard_normal((512, 20)).astype(np.float32)
-    y = rng.integers(3, size=512)
-    data = {"X_train": X[:384], "y_train": y[:384], "X_val": X[384:], "y_val": y[384:]}
-    runs = []
-    for on in (False, True):
-        kernels(on)
-        model = FullyConnectedNet([512, 512], input_dim=20, num_classes=3, dtype=np.float32,
-                                  weight_init="he", dropout=dropout,
-                                  rng=np.random.default_rng(0))  # fmt: skip
-        solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                        num_epochs=2, batch_size=128, verbose=False, seed=0)  # fmt: skip
-        solver.train()
-        runs.append((solver.loss_history, model.params))
-    (loss_a, params_a), (loss_b, params_b) = runs
-    assert loss_a == loss_b
-    for key, value in params_a.items():
-        np.testing.assert_array_equal(params_b[key], value)
+    """Hidden activations of 128 x 512 go through the ReLU kernels."""
+    _assert_same_run_both_ways(kernels, rng, 480, [512, 512], "adam", 1e-3, 128, dropout)
