@@ -7,12 +7,12 @@ For each workload of ``bench.py`` (same synthetic data, same model and Solver se
 runs the floor (only the matrix products of an epoch, as ``bench.py`` measures it) and then
 layerwise's Solver under ``cProfile`` for the given epochs, and prints seconds per epoch by
 component. The rows are the functions of the training step that do array work: the affine
-layers (their matrix products plus bias adds and sums), the loss, dropout, the update rule,
-the rest of ``model.loss`` (the fused ReLU and its mask, Python), the Solver's step (the
-minibatch gather ``X[idx]``, Python) and the per-epoch accuracy check. "over floor" is the
-affine rows' time beyond the floor: the matrix products run slower on freshly gathered
-minibatches than on the floor's warm, reused buffers. cProfile adds ~1 us per Python call
-(a few percent here); the totals are printed with and without it.
+layers (their matrix products plus bias adds and sums), the loss, dropout, ReLU, the update
+rule (with or without its kernel), the rest of ``model.loss`` (dropout's backward in place,
+Python), the minibatch (indices, and the gather into the Solver's buffers), the Solver's step
+and the per-epoch accuracy check. "over floor" is the affine rows' time beyond the floor.
+cProfile adds ~1 us per Python call (a few percent here); the totals are printed with and
+without it.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ COMPONENTS: list[tuple[str, str, str, str]] = [
     ("affine forward (GEMM + bias)", "layers.py", "affine_forward", "cum"),
     ("affine backward (2 GEMMs + bias grad)", "layers.py", "affine_backward", "tot"),
     ("first layer dW (GEMM + bias grad)", "layers.py", "affine_param_grads", "cum"),
-    ("softmax loss and its gradient", "layers.py", "softmax_loss", "cum"),
-    ("dropout forward", "layers.py", "dropout_forward", "cum"),
-    ("dropout backward", "layers.py", "dropout_backward", "cum"),
-    ("update rule (elementwise passes)", "optim.py", "*", "tot"),
-    ("model.loss: fused ReLU, masks, Python", "base.py", "loss", "tot"),
-    ("Solver step: gather X[idx], Python", "solver.py", "_step", "tot"),
-    ("minibatch indices", "solver.py", "_sample", "cum"),
+    ("softmax loss and its gradient", "losses.py", "softmax_loss", "cum"),
+    ("dropout forward (bits, mask, output)", "layers.py", "dropout_forward", "cum"),
+    ("ReLU forward and backward", "fused.py", "relu_*", "cum"),
+    ("update rule (kernel or NumPy passes)", "optim.py", "RULE", "cum"),
+    ("model.loss: dropout backward, Python", "base.py", "_run", "tot"),
+    ("minibatch: indices and gather", "solver.py", "_minibatch", "cum"),
+    ("Solver step, Python", "solver.py", "_step", "tot"),
     ("accuracy check (1,000 + 1,000 examples)", "solver.py", "_record_epoch", "cum"),
 ]
 
@@ -97,7 +97,10 @@ def profile(bench: Any, name: str, epochs: int) -> None:
     for label, module, func, kind in COMPONENTS:
         seconds = 0.0
         for (path, _line, fname), (_cc, _nc, tot, cum, _callers) in stats.items():
-            if path.endswith(module) and (func == "*" or fname == func):
+            wanted = wl.rule if func == "RULE" else func  # the workload's update rule
+            if path.endswith(module) and (
+                fname == wanted or (wanted.endswith("*") and fname.startswith(wanted[:-1]))
+            ):
                 seconds += tot if kind == "tot" else cum
         rows.append((label, seconds / epochs))
     affine = sum(s for label, s in rows if label.startswith(("affine", "first layer")))

@@ -537,3 +537,77 @@ def test_without_evaluation_settings_that_need_a_score_are_refused(data, kwargs,
     with pytest.raises(ConfigError, match=f"evaluate=False .* {field}=") as info:
         Solver(make_model(), data, evaluate=False, **kwargs)
     assert info.value.field == field
+
+
+# --------------------------------------------------------------------------------------------
+# the minibatch path: no allocation that grows with the data or the steps
+
+
+def _step_memory(n_train, steps, weights=False):
+    """Peak bytes traced during one step above what was live before it (the worst of
+    ``steps`` steps, after 100 warm-up steps), and the bytes still live after them."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_train, 64)).astype(np.float32)
+    y = rng.integers(10, size=n_train)
+    data = {"X_train": X, "y_train": y, "X_val": X[:50], "y_val": y[:50]}
+    model = FullyConnectedNet([32], input_dim=64, num_classes=10, dtype=np.float32, seed=0)
+    kwargs = {"sample_weight": rng.random(n_train)} if weights else {}
+    solver = Solver(model, data, batch_size=100, seed=0, verbose=False, **kwargs)
+    # Warm-up: the batch buffers, the optimiser state, and NumPy's caches of small blocks
+    # (which fill up over the first few dozen steps and then stay as they are).
+    tracemalloc.start()
+    try:
+        for _ in range(100):
+            solver._step()
+        before = tracemalloc.get_traced_memory()[0]
+        peaks = []
+        for _ in range(steps):
+            current = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            solver._step()
+            peaks.append(tracemalloc.get_traced_memory()[1] - current)
+        growth = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    return max(peaks), growth
+
+
+@pytest.mark.parametrize("weights", [False, True])
+def test_a_step_allocates_the_same_whatever_the_data_and_the_step(weights):
+    """A step's allocations are bounded by a constant: they do not grow with the training set
+    (the minibatch is gathered into the Solver's own arrays, not a new copy) nor with the
+    steps taken (nothing accumulates but the loss history's floats)."""
+    small_peak, small_growth = _step_memory(1_000, 20, weights)
+    large_peak, large_growth = _step_memory(20_000, 60, weights)
+    batch_bytes = 100 * 64 * 4  # one float32 minibatch of X
+    assert abs(large_peak - small_peak) < batch_bytes // 4, (small_peak, large_peak)
+    # Each step keeps its loss: a float and a slot of the history's list (which grows by
+    # chunks): about 75 bytes traced per step, nothing else.
+    assert small_growth < 20 * 128 and large_growth < 60 * 128, (small_growth, large_growth)
+
+
+def test_the_minibatch_is_gathered_into_the_same_arrays():
+    """No batch-sized allocation: the gather writes into buffers reused at every step, and
+    what it writes is X_train[idx] for the indices the seeded generator draws."""
+    import tracemalloc
+
+    X, y = blobs(np.random.default_rng(1), n=400, d=64)
+    data = {"X_train": X[:300], "y_train": y[:300], "X_val": X[300:], "y_val": y[300:]}
+    model = TwoLayerNet(input_dim=64, hidden_dim=20, num_classes=3, seed=0)
+    solver = Solver(model, data, batch_size=50, seed=4, verbose=False)
+    first = solver._minibatch()
+    expected_idx = np.random.default_rng(4).integers(0, 300, 50)
+    np.testing.assert_array_equal(first[0], X[expected_idx])
+    np.testing.assert_array_equal(first[1], y[expected_idx])
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        second = solver._minibatch()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert peak < X[:50].nbytes // 4, peak  # the 50 indices, not a 50 x 64 batch

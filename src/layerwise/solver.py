@@ -278,6 +278,7 @@ class Solver:
         self.val_loss_history: list[float] = []
         self.stopped_by: StopReason | None = None
         self.rng = None if self.seed is None else np.random.default_rng(self.seed)
+        self._batch_buffers: list[Array] = []  # see _minibatch
         self.optim_configs = {p: copy.deepcopy(self.optim_config) for p in self.model.params}
         self._base_lr: dict[str, float] = {}
         num_train = self.X_train.shape[0]
@@ -312,13 +313,26 @@ class Solver:
             return np.random.choice(n, size)
         return self.rng.integers(0, n, size)
 
+    def _minibatch(self) -> list[Array]:
+        """A random minibatch ``[X, y]`` (and its weights), gathered into arrays this Solver
+        reuses at every step: ``X_train[idx]`` would allocate (and page in) a new batch of
+        ``batch_size`` examples each time. The arrays are overwritten by the next call."""
+        idx = self._sample(self.X_train.shape[0], self.batch_size)
+        sources = [self.X_train, self.y_train]
+        if self.train_weights is not None:
+            sources.append(self.train_weights)
+        buffers = self._batch_buffers
+        if len(buffers) != len(sources) or buffers[0].shape[0] != idx.shape[0]:
+            buffers = [np.empty((idx.shape[0], *a.shape[1:]), a.dtype) for a in sources]
+            self._batch_buffers = buffers
+        # mode="clip": the indices are in range already, and "raise" (the default) would
+        # gather into a temporary and copy it over.
+        pairs = zip(sources, buffers, strict=True)
+        return [np.take(a, idx, axis=0, out=b, mode="clip") for a, b in pairs]
+
     def _step(self) -> None:
         """One update on a random minibatch, computed by the engine."""
-        idx = self._sample(self.X_train.shape[0], self.batch_size)
-        if self.train_weights is None:
-            loss = self.engine.step(self.X_train[idx], self.y_train[idx])
-        else:
-            loss = self.engine.step(self.X_train[idx], self.y_train[idx], self.train_weights[idx])
+        loss = self.engine.step(*self._minibatch())
         if self.divergence_factor is not None and self.loss_history:
             first = self.loss_history[0]
             if loss > self.divergence_factor * max(first, 1.0):
