@@ -50,7 +50,7 @@ def test_gradient_check(rng, normalization, activation, dropout):
         reg=0.1,
         weight_scale=5e-2,
         dtype=np.float64,
-        seed=123,
+        seed=7,  # no ReLU input within h = 1e-5 of its kink (a centred difference there is wrong)
     )
     errors = numeric_errors(model, X, y)
     # The seed prints up to 4e-6 for its plain ThreeLayerNet; with dropout or normalisation a

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from layerwise import fused, optim
+from layerwise.layers import dropout_forward, random_bits
 from layerwise.models import FullyConnectedNet
 from layerwise.solver import Solver
 
@@ -174,7 +175,46 @@ def test_relu_kernels_are_numpys_bit_for_bit(kernels, dtype, rng):
     _same_bits(got_grad, want_grad)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.2])  # dropout: masks from the NumPy path
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_kernel_is_numpys_bit_for_bit(kernels, dtype, p, rng):
+    x = _special((128, 512), dtype, rng)
+    results = []
+    for on in (False, True):
+        kernels(on)
+        with np.errstate(invalid="ignore"):  # inf * 0
+            results.append(dropout_forward(x, {"mode": "train", "p": p, "seed": 3}))
+    (want, (_, want_mask)), (got, (_, got_mask)) = results
+    _same_bits(got, want)
+    _same_bits(got_mask, want_mask)
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_dropout_masks_keep_p_exact(kernels, on):
+    """A unit is dropped exactly when its 32 bits fall below round(p * 2**32); over a million
+    units the drop rate is p within five standard errors."""
+    kernels(on)
+    p, n = 0.3, 1_000_000
+    x = np.ones(n, dtype=np.float32)
+    out, (_, mask) = dropout_forward(x, {"mode": "train", "p": p, "seed": 11})
+    bits = random_bits(np.random.default_rng(11), n)
+    np.testing.assert_array_equal(mask == 0, bits < round(p * 2**32))
+    np.testing.assert_array_equal(out, mask)
+    assert np.unique(mask).tolist() == [0, np.float32(1) / np.float32(1 - p)]
+    assert abs((mask == 0).mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
+
+
+def test_random_bits_from_a_32_bit_generator_are_uniform():
+    """MT19937's raw outputs are 32 bits wide: its bits come from rng.integers instead."""
+    bits = random_bits(np.random.Generator(np.random.MT19937(5)), 200_000)
+    assert bits.dtype == np.uint32 and bits.shape == (200_000,)
+    assert abs((bits >= 2**31).mean() - 0.5) < 0.01  # the high bit is used
+    assert abs((bits & 1).mean() - 0.5) < 0.01  # and the low one
+    pcg = random_bits(np.random.default_rng(5), 7)  # an odd count: half of the last output
+    assert pcg.shape == (7,)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
 def test_a_seeded_run_with_elementwise_kernels_is_the_same_run(kernels, rng, dropout):
-    """Hidden activations of 128 x 512 go through the ReLU kernels."""
+    """Hidden activations of 128 x 512 go through the ReLU and dropout kernels."""
     _assert_same_run_both_ways(kernels, rng, 480, [512, 512], "adam", 1e-3, 128, dropout)

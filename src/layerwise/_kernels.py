@@ -113,6 +113,15 @@ def relu_grad(dout, act, one, zero):
         dout[i] *= one if act[i] > zero else zero
 
 
+@_jit
+def dropout(x, bits, threshold, out, mask, one, zero, keep):
+    # mask = (bits >= threshold).astype(x.dtype); mask /= keep; out = x * mask
+    for i in prange(x.size):
+        mi = (one if bits[i] >= threshold else zero) / keep
+        mask[i] = mi
+        out[i] = x[i] * mi
+
+
 KERNELS: dict[str, Callable[..., None]] = {
     "sgd": sgd,
     "sgd_momentum": sgd_momentum,
@@ -121,4 +130,5 @@ KERNELS: dict[str, Callable[..., None]] = {
     "adam": adam,
     "relu": relu,
     "relu_grad": relu_grad,
+    "dropout": dropout,
 }

@@ -120,3 +120,27 @@ def relu_grad_(dout: Array, act: Array) -> Array:
     if not run("relu_grad", (dout, act), (1, 0)):
         dout *= act > 0
     return dout
+
+
+def dropout_mask(x: Array, bits: Array, threshold: int, keep: float) -> tuple[Array, Array]:
+    """Inverted dropout from 32-bit uniforms ``bits`` (x.size, uint32): returns
+    ``(out, mask)`` with ``mask = (bits >= threshold) / keep`` in x's dtype and
+    ``out = x * mask``."""
+    out = np.empty_like(x)
+    mask = np.empty_like(x)
+    if not (usable(x, out, mask) and _dropout(x, bits, threshold, out, mask, keep)):
+        dtype: Any = x.dtype.type
+        np.greater_equal(bits.reshape(x.shape), np.uint32(threshold), out=mask, casting="unsafe")
+        mask /= dtype(keep)
+        np.multiply(x, mask, out=out)
+    return out, mask
+
+
+def _dropout(x: Array, bits: Array, threshold: int, out: Array, mask: Array, keep: float) -> bool:
+    table = kernels()
+    if table is None:
+        return False
+    dtype: Any = x.dtype.type
+    xf, of, mf = (a.reshape(-1) for a in (x, out, mask))
+    table["dropout"](xf, bits, np.uint32(threshold), of, mf, dtype(1), dtype(0), dtype(keep))
+    return True

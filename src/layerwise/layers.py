@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from layerwise import fused
 from layerwise.errors import ConfigError
 from layerwise.validation import IEEE, check_number
 
@@ -31,6 +32,9 @@ __all__ = [
     "NORM_EPS",
     "affine_backward",
     "affine_forward",
+    "affine_grads",
+    "affine_input_grad",
+    "affine_out",
     "affine_param_grads",
     "batchnorm_backward",
     "batchnorm_forward",
@@ -137,11 +141,18 @@ def affine_forward(x: Array, theta: Array, theta0: Array) -> tuple[Array, Affine
             f"affine_forward: theta0 has shape {theta0.shape}; expected ({theta.shape[1]},)",
             "theta0",
         )
+    return affine_out(x_rows, theta, theta0), (x, theta, theta0)
+
+
+def affine_out(x_rows: Array, theta: Array, theta0: Array) -> Array:
+    """The arithmetic of :func:`affine_forward` on inputs already checked: ``x_rows (m, d) @
+    theta (d, h) + theta0``. A model's training step, which checked its input and its
+    parameters once, calls this (and :func:`affine_grads`) to spare the per-layer checks."""
     out = x_rows @ theta
     if out.dtype != np.result_type(out, theta0):
         out = out.astype(np.result_type(out, theta0))
     out += theta0  # in place: no second (m, h) temporary
-    return out, (x, theta, theta0)
+    return out
 
 
 @IEEE
@@ -158,10 +169,15 @@ def affine_backward(dout: Array, cache: AffineCache) -> tuple[Array, Array, Arra
     - dtheta0: shaped like theta0, normally (h,). A bias that was broadcast in the forward pass
       (e.g. one bias row per example) gets its gradient summed back to its own shape.
     """
-    x, theta, _ = cache
     dtheta, dtheta0 = affine_param_grads(dout, cache)
-    dx = (dout @ theta.T).reshape(x.shape)
-    return dx, dtheta, dtheta0
+    return affine_input_grad(dout, cache), dtheta, dtheta0
+
+
+def affine_input_grad(dout: Array, cache: AffineCache) -> Array:
+    """dx of :func:`affine_backward`, ``dout @ theta.T`` shaped like x, on a ``dout`` already
+    checked."""
+    x, theta, _ = cache
+    return (dout @ theta.T).reshape(x.shape)
 
 
 @IEEE
@@ -171,7 +187,7 @@ def affine_param_grads(dout: Array, cache: AffineCache) -> tuple[Array, Array]:
     A network's first layer needs no input gradient; skipping it saves a third of that layer's
     matrix products during training.
     """
-    x, theta, theta0 = cache
+    x, theta, _ = cache
     dout = _numbers("affine_backward", "dout", dout)
     if dout.shape != (x.shape[0], theta.shape[1]):
         raise ConfigError(
@@ -179,6 +195,12 @@ def affine_param_grads(dout: Array, cache: AffineCache) -> tuple[Array, Array]:
             f"{(x.shape[0], theta.shape[1])}",
             "dout",
         )
+    return affine_grads(dout, cache)
+
+
+def affine_grads(dout: Array, cache: AffineCache) -> tuple[Array, Array]:
+    """The arithmetic of :func:`affine_param_grads` on a ``dout`` already checked."""
+    x, _, theta0 = cache
     x_rows = x.reshape(x.shape[0], -1)
     return x_rows.T @ dout, _sum_to_shape(dout, np.shape(theta0))
 
@@ -316,6 +338,9 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
       - 'rng' (optional ``np.random.Generator``): draw masks from it (reproducible training);
       without either, masks come from NumPy's global stream. The global stream is never
       re-seeded.
+      From a generator (``seed`` or ``rng``) a unit is dropped when 32 random bits fall below
+      ``round(p * 2**32)`` (:func:`random_bits`); from the global stream, or from any other
+      object with ``.random(shape)``, when a float64 uniform falls below ``p``.
 
     Returns (out shaped like x, cache = (dropout_param, mask)).
     """
@@ -335,21 +360,42 @@ def dropout_forward(x: Array, dropout_param: dict[str, Any]) -> tuple[Array, Any
     seed, rng = dropout_param.get("seed"), dropout_param.get("rng")
     if seed is not None:
         try:
-            u = np.random.default_rng(seed).random(x.shape)
+            rng = np.random.default_rng(seed)
         except (ValueError, TypeError):
             raise ConfigError(
                 f"dropout: 'seed' must be a non-negative integer; got {seed!r}"
             ) from None
-    elif rng is not None:
-        if not callable(getattr(rng, "random", None)):
-            raise ConfigError(
-                f"dropout: 'rng' must be a numpy.random.Generator (with .random); got {rng!r}"
-            )
+    elif rng is not None and not callable(getattr(rng, "random", None)):
+        raise ConfigError(
+            f"dropout: 'rng' must be a numpy.random.Generator (with .random); got {rng!r}"
+        )
+    if isinstance(rng, np.random.Generator):
+        # Integer uniforms: drop a unit when its 32 random bits fall below round(p * 2**32),
+        # which makes P(drop) p to within 2**-33, as float64 uniforms do to within 2**-54.
+        # The bits cost a third of rng.random's doubles, and one pass turns them into the
+        # mask and the output (layerwise.fused.dropout_mask).
+        threshold = min(round(p * 2**32), 2**32 - 1)
+        out, mask = fused.dropout_mask(x, random_bits(rng, x.size), threshold, float(1 - p))
+        return out, (dropout_param, mask)
+    if rng is not None:  # an object with .random(shape), such as a test's scripted stream
         u = rng.random(x.shape)
     else:
         u = np.random.random_sample(x.shape)  # an array even for 0-d x (rand() gives a float)
     mask = (u >= p).astype(x.dtype) / x.dtype.type(1 - p)
     return x * mask, (dropout_param, mask)
+
+
+#: Bit generators whose raw outputs are 64 uniform bits (MT19937's are 32 bits wide).
+_RAW_64 = (np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64)
+
+
+def random_bits(rng: np.random.Generator, n: int) -> Array:
+    """``n`` uniform 32-bit integers (uint32) from ``rng``: the raw 64-bit outputs of its bit
+    generator cut in halves when they are 64 uniform bits, else ``rng.integers``."""
+    if isinstance(rng.bit_generator, _RAW_64):
+        raw: Array = rng.bit_generator.random_raw((n + 1) // 2)
+        return raw.view(np.uint32)[:n]
+    return rng.integers(0, 2**32, size=n, dtype=np.uint32)
 
 
 @IEEE

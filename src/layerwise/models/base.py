@@ -22,10 +22,12 @@ from layerwise.layer_utils import NORMALIZATIONS as NORMALIZATION_TABLE
 from layerwise.layers import (
     affine_backward,
     affine_forward,
+    affine_grads,
+    affine_input_grad,
+    affine_out,
     affine_param_grads,
     batchnorm_backward,
     batchnorm_forward,
-    dropout_backward,
     dropout_forward,
     layernorm_backward,
     layernorm_forward,
@@ -361,10 +363,13 @@ class AffineStackNet:
         # becomes the activation, and its positive entries are the backward mask, so no cache
         # and no temporaries beyond one boolean mask. Same values as relu_forward/backward.
         fused_relu = self.activation == "relu"
+        # Parameters shaped as the model built them need no per-layer checks (X was checked
+        # above); anything else (a user's own arrays) goes through the checking layers.
+        checked = self._params_as_built()
         caches: list[tuple[Any, Any, Any, Any]] = []
         out = X
         for i in range(1, L):
-            out, fc_cache = affine_forward(out, p[f"theta{i}"], p[f"theta{i}_0"])
+            out, fc_cache = self._affine(out, i, checked)
             norm_cache = None
             if self.normalization == "batchnorm":
                 self.bn_params[i - 1]["mode"] = mode
@@ -383,20 +388,22 @@ class AffineStackNet:
             if self.dropout > 0:
                 out, drop_cache = dropout_forward(out, self._dropout_param(i, mode))
             caches.append((fc_cache, norm_cache, act_cache, drop_cache))
-        scores, last_cache = affine_forward(out, p[f"theta{L}"], p[f"theta{L}_0"])
+        scores, last_cache = self._affine(out, L, checked)
         if y is None:
             return scores
 
         loss, dscores = self.data_loss(scores, y, sample_weight)
         grads: dict[str, Array] = {}
         if L == 1:
-            grads["theta1"], grads["theta1_0"] = affine_param_grads(dscores, last_cache)
+            grads["theta1"], grads["theta1_0"] = self._affine_grads(dscores, last_cache, checked)
         else:
-            dout, grads[f"theta{L}"], grads[f"theta{L}_0"] = affine_backward(dscores, last_cache)
+            dout, grads[f"theta{L}"], grads[f"theta{L}_0"] = self._affine_backward(
+                dscores, last_cache, checked
+            )
         for i in range(L - 1, 0, -1):
             fc_cache, norm_cache, act_cache, drop_cache = caches[i - 1]
-            if drop_cache is not None:
-                dout = dropout_backward(dout, drop_cache)
+            if drop_cache is not None and drop_cache[1] is not None:
+                dout *= drop_cache[1]  # dropout_backward in place: dout is this method's own
             if fused_relu:
                 fused.relu_grad_(dout, act_cache)  # in place: dout is this method's own array
             else:
@@ -406,15 +413,52 @@ class AffineStackNet:
             elif self.normalization == "layernorm":
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm_cache)
             if i == 1:  # nobody needs the gradient with respect to the input data
-                grads["theta1"], grads["theta1_0"] = affine_param_grads(dout, fc_cache)
+                grads["theta1"], grads["theta1_0"] = self._affine_grads(dout, fc_cache, checked)
             else:
-                dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = affine_backward(dout, fc_cache)
+                dout, grads[f"theta{i}"], grads[f"theta{i}_0"] = self._affine_backward(
+                    dout, fc_cache, checked
+                )
         if self.reg:
             for i in range(1, L + 1):
                 w = p[f"theta{i}"]
                 loss += 0.5 * self.reg * float(np.vdot(w, w))
                 grads[f"theta{i}"] += self.reg * w
         return loss, grads
+
+    def _params_as_built(self) -> bool:
+        """Whether every weight and bias is an array of the model's float dtype and of the
+        shape the model gave it."""
+        p, dims = self.params, self.dims
+        for i in range(1, len(dims)):
+            w, b = p.get(f"theta{i}"), p.get(f"theta{i}_0")
+            if not (
+                isinstance(w, np.ndarray)
+                and isinstance(b, np.ndarray)
+                and w.shape == (dims[i - 1], dims[i])
+                and b.shape == (dims[i],)
+                and w.dtype == b.dtype == self.dtype
+            ):
+                return False
+        return True
+
+    def _affine(self, x: Array, i: int, checked: bool) -> tuple[Array, Any]:
+        """Layer ``i``'s affine output and cache: :func:`affine_forward`'s, without its checks
+        when ``checked``."""
+        theta, theta0 = self.params[f"theta{i}"], self.params[f"theta{i}_0"]
+        if not checked:
+            return affine_forward(x, theta, theta0)
+        return affine_out(x.reshape(x.shape[0], -1), theta, theta0), (x, theta, theta0)
+
+    @staticmethod
+    def _affine_grads(dout: Array, cache: Any, checked: bool) -> tuple[Array, Array]:
+        return affine_grads(dout, cache) if checked else affine_param_grads(dout, cache)
+
+    @staticmethod
+    def _affine_backward(dout: Array, cache: Any, checked: bool) -> tuple[Array, Array, Array]:
+        """:func:`affine_backward`, without its checks when ``checked``."""
+        if not checked:
+            return affine_backward(dout, cache)
+        return (affine_input_grad(dout, cache), *affine_grads(dout, cache))
 
     @IEEE
     def predict(self, X: Any, batch_size: int = 1000) -> Array:
