@@ -233,3 +233,50 @@ def test_loss_rejects_wrong_input_size():
     model = TwoLayerNet(input_dim=6, hidden_dim=2, num_classes=2)
     with pytest.raises(ValueError, match="input_dim = 6"):
         model.loss(np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_the_step_without_per_layer_checks_is_the_checked_one(
+    rng, monkeypatch, dropout, normalization
+):
+    """With its parameters as built, a model's loss skips the layers' checks; the numbers are
+    those of the checking layers, bit for bit."""
+    from layerwise.models import FullyConnectedNet
+
+    X = rng.standard_normal((16, 3, 4)).astype(np.float32)  # flattened to 12 features
+    y = rng.integers(5, size=16)
+    results = []
+    for as_built in (True, False):
+        model = FullyConnectedNet(
+            [20, 10],
+            input_dim=12,
+            num_classes=5,
+            dropout=dropout,
+            normalization=normalization,
+            reg=0.1,
+            dtype=np.float32,
+            seed=2,
+        )
+        assert model._params_as_built()
+        monkeypatch.setattr(model, "_params_as_built", lambda as_built=as_built: as_built)
+        results.append(model.loss(X, y))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    assert loss_a == loss_b
+    for name in grads_a:
+        np.testing.assert_array_equal(grads_a[name], grads_b[name], err_msg=name)
+
+
+def test_parameters_not_as_built_are_checked_by_the_layers(rng):
+    """A weight of another shape (set by hand) is no longer 'as built': the checking layers
+    run, and the error names the layer and the shapes."""
+    model = TwoLayerNet(input_dim=6, hidden_dim=4, num_classes=3, seed=0)
+    X, y = rng.standard_normal((5, 6)), rng.integers(3, size=5)
+    model.params["theta2"] = np.zeros((5, 3))
+    assert not model._params_as_built()
+    with pytest.raises(ValueError, match=r"affine_forward.*theta has shape \(5, 3\)"):
+        model.loss(X, y)
+    model.params["theta2"] = np.zeros((4, 3), dtype=np.float32)  # another dtype: checked path
+    assert not model._params_as_built()
+    loss, grads = model.loss(X, y)
+    assert np.isfinite(loss) and grads["theta2"].shape == (4, 3)
