@@ -345,17 +345,11 @@ def worker_layerwise(wl: Workload, data: dict[str, Any], clock: EpochClock, n: i
     solver.train()
 
 
-def worker_torch(wl: Workload, data: dict[str, Any], clock: EpochClock, n: int) -> None:
-    """Eager PyTorch on the CPU: nn.Sequential, random minibatches with replacement."""
+def torch_model(wl: Workload) -> tuple[Any, Any]:
+    """The workload's network in PyTorch, from :func:`init_params`, and its optimiser."""
     import torch
     from torch import nn
 
-    torch.set_num_threads(n)
-    try:
-        torch.set_num_interop_threads(n)
-    except RuntimeError:
-        pass
-    torch.manual_seed(0)
     layers: list[nn.Module] = []
     params = init_params(wl)
     for i, (w, b) in enumerate(params):
@@ -370,9 +364,22 @@ def worker_torch(wl: Workload, data: dict[str, Any], clock: EpochClock, n: int) 
                 layers.append(nn.Dropout(wl.dropout))
     model = nn.Sequential(*layers)
     if wl.rule == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=wl.lr)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=wl.lr, eps=1e-8)
+        return model, torch.optim.SGD(model.parameters(), lr=wl.lr)
+    return model, torch.optim.Adam(model.parameters(), lr=wl.lr, eps=1e-8)
+
+
+def worker_torch(wl: Workload, data: dict[str, Any], clock: EpochClock, n: int) -> None:
+    """Eager PyTorch on the CPU: nn.Sequential, random minibatches with replacement."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+    model, opt = torch_model(wl)
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(data["X_train"]), torch.from_numpy(data["y_train"])
     Xv, yv = torch.from_numpy(data["X_val"]), torch.from_numpy(data["y_val"])

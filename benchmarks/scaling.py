@@ -133,18 +133,7 @@ def torch_steps(wl: bench.Workload, data: dict[str, Any], threads: int) -> Calla
     from torch import nn
 
     torch.set_num_threads(threads)
-    layers: list[nn.Module] = []
-    params = bench.init_params(wl)
-    for i, (w, b) in enumerate(params):
-        lin = nn.Linear(*w.shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w.T.copy()))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers.append(lin)
-        if i < len(params) - 1:
-            layers.append(nn.ReLU())
-    model = nn.Sequential(*layers)
-    opt = torch.optim.Adam(model.parameters(), lr=wl.lr, eps=1e-8)
+    model, opt = bench.torch_model(wl)
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(data["X_train"]), torch.from_numpy(data["y_train"])
     g = torch.Generator().manual_seed(0)
