@@ -118,15 +118,16 @@ def test_broken_loss_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_broken_model_gradient_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Break the affine backward the models use (through their own module), not the layer
-    # checks' one: only model rows may fail, and the output weights of each model must.
-    real = models_base.affine_backward
+    # Break the affine weight gradient the models use (through their own module: the
+    # unchecked arithmetic of their step), not the layer checks' one: only model rows may
+    # fail, and the output weights of each model must.
+    real = models_base.affine_grads
 
     def scaled(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
-        dx, dtheta, dtheta0 = real(dout, cache)
-        return dx, 1.01 * dtheta, dtheta0
+        dtheta, dtheta0 = real(dout, cache)
+        return 1.01 * dtheta, dtheta0
 
-    monkeypatch.setattr(models_base, "affine_backward", scaled)
+    monkeypatch.setattr(models_base, "affine_grads", scaled)
     flagged = _flagged(gradient_report())
     assert flagged <= set(MODEL_ROWS + FC_ROWS)
     for reg in (0.0, 0.7):
