@@ -464,6 +464,39 @@ def test_missing_dataset_files(
     assert not out.exists()  # the run never started: no empty folder left behind
 
 
+def test_a_non_official_archive_needs_its_digest_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-packed CIFAR-10 archive is refused with the flag that accepts it; given that
+    digest it is read, with one warning line naming the file (this small archive then has
+    too few rows for the default splits: the error says so, so the file was read)."""
+    import hashlib
+    import shutil
+
+    from dataset_files import make_small_cifar
+
+    monkeypatch.setenv("LAYERWISE_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    small = make_small_cifar(tmp_path / "made")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    archive = Path(shutil.copy(small.archive, data_dir / "cifar-10-python.tar.gz"))
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    argv = ["train", "--dataset", "cifar10", "--data-dir", str(data_dir), "--quiet"]
+    out = ["--out", str(tmp_path / "run")]
+    _assert_one_line_error(*_run([*argv, *out]), f"--accept-sha256 {digest}")
+    rc, _, err = _run([*argv, *out, "--accept-sha256", digest])
+    lines = err.splitlines()
+    assert rc == 2 and len(lines) == 2, err
+    assert lines[0].startswith("layerwise: warning: ") and str(archive) in lines[0], err
+    assert digest in lines[0] and "50 training rows available" in lines[1], err
+    _assert_one_line_error(
+        *_run([*argv, *out, "--accept-sha256", "abc"]),
+        r"--accept-sha256: .*'abc' is not a SHA-256 digest",
+    )
+    assert not (tmp_path / "run").exists()
+
+
 def test_data_dir_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     argv = ["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "f")]

@@ -1119,6 +1119,7 @@ def test_schedules_slow(args: Any) -> None:
 VALID_VALUES: dict[str, tuple[Any, ...]] = {
     "dataset": ("digits", "mnist", "cifar10", "csv:/nonexistent/t.csv", "npz:", "csv:"),
     "data_dir": ("data", "/nonexistent/dir"),
+    "accept_sha256": (None, "ab" * 32, "AB" * 32 + "," + "0" * 64),
     "val_size": (None, 1, 100, 180, 1500, 5000),
     "model": ("two-layer", "three-layer", "fc"),
     "hidden": (None, (4,), (4, 4), [3], (1, 2, 3), (np.int64(2),)),
@@ -1564,6 +1565,7 @@ TRAIN_TEXTS: dict[str, tuple[str, ...]] = {
     "--min-delta": ("0", "0.5"),
     "--engine": ("numpy",),
     "--data-dir": ("nope", "."),
+    "--accept-sha256": ("ab" * 32, "0" * 63, "nothex"),
     "--print-every": ("1", "5"),
     "--out": ("r1", "sub/r2", "."),
     "--resume": ("nope", "."),

@@ -117,7 +117,7 @@ def test_the_defaults_are_the_documented_recipe() -> None:
 
 
 def test_only_the_data_options_are_not_searchable() -> None:
-    data = {"dataset", "data_dir", "target", "task", "impute"}
+    data = {"dataset", "data_dir", "accept_sha256", "target", "task", "impute"}
     assert {o.name for o in OPTIONS if not o.searchable} == data
 
 

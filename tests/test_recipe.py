@@ -143,6 +143,7 @@ def test_to_dict_layout() -> None:
         "impute",
         "loss",
         "monitor",
+        "accept_sha256",
     }  # left out at their defaults (older layout)
     every = {f.name for f in dataclasses.fields(Recipe)}
     assert set(fields) == {"schema_version"} | (every - added)
@@ -517,3 +518,15 @@ def test_build_solver_passes_the_callers_keywords(digits: dict[str, np.ndarray])
     assert (solver.print_every, solver.restore_best, solver.num_train_samples) == (7, False, None)
     with pytest.raises(ConfigError, match="Unrecognized arguments colour"):
         recipe.build_solver(recipe.build_model(digits), digits, colour="red")
+
+
+def test_accepted_digests_are_part_of_the_recipe() -> None:
+    """accept_sha256 is normalised (lowercase, sorted, no duplicates), kept through JSON, and
+    left out of the JSON when unset (recipes written before it read as they were)."""
+    a, b = "ab" * 32, "0F" * 32
+    recipe = Recipe.from_options(dataset="cifar10", accept_sha256=f"{a},{b}, {a}")
+    assert recipe.accept_sha256 == f"{b.lower()},{a}"
+    assert Recipe.from_dict(recipe.to_dict()) == recipe
+    assert "accept_sha256" not in Recipe.from_options().to_dict()
+    with pytest.raises(ConfigError, match="accept_sha256"):
+        Recipe.from_options(accept_sha256="not-a-digest")

@@ -200,6 +200,23 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Digests:
+    """SHA-256 digests, ``HEX[,HEX]``: a value is that text, lowercase, sorted, deduplicated."""
+
+    kind = "str"
+
+    def parse(self, text: str) -> str:
+        return self.check("accept_sha256", text)
+
+    def check(self, name: str, value: Any) -> str:
+        from layerwise.data.checksum import parse_digests
+
+        digests = parse_digests(value, name)
+        if not digests:
+            raise ConfigError(f"{name} must name at least one SHA-256 digest; got {value!r}", name)
+        return ",".join(sorted(digests))
+
+
 class Text:
     """Any non-empty text (a path)."""
 
@@ -260,7 +277,7 @@ class Columns:
         return tuple(value)
 
 
-Constraint = Number | Choice | Hidden | Schedule | Text | Dataset | Columns
+Constraint = Number | Choice | Hidden | Schedule | Text | Digests | Dataset | Columns
 
 POSITIVE_INT = Number("an integer >= 1", low=1, integer=True)
 NON_NEGATIVE_INT = Number("an integer >= 0", low=0, integer=True)
@@ -368,6 +385,15 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "folder holding the dataset files (default: per dataset)",
         metavar="DIR",
+        searchable=False,
+    ),
+    Option(
+        "accept_sha256",
+        Digests(),
+        None,
+        "use a dataset file that is not the official one (a re-packed or lossy copy) when its "
+        "SHA-256 is one of these, with a warning naming it (also $LAYERWISE_ACCEPT_SHA256)",
+        metavar="SHA256[,SHA256]",
         searchable=False,
     ),
     Option(
@@ -495,6 +521,8 @@ def markdown_table() -> str:
             values = ", ".join(f"`{v}`" for v in c.choices) + ", `csv:PATH`, `npz:PATH`"
         elif isinstance(c, Columns):
             values = "column names, e.g. `price` or `a,b`"
+        elif isinstance(c, Digests):
+            values = "SHA-256 digests (64 hex digits), comma-separated"
         else:
             values = "a path"
         meaning = o.help.replace("|", "/")

@@ -43,6 +43,7 @@ SCHEMA_VERSION = 1
 _LOOP_FIELDS = (
     "dataset",
     "data_dir",
+    "accept_sha256",
     "val_size",
     "model",
     "epochs",
@@ -67,6 +68,7 @@ _ADDED_FIELDS = {
     "impute": "none",
     "loss": "auto",
     "monitor": "score",
+    "accept_sha256": None,
 }
 #: Options that set a field of the network, by option name: the NetSpec field.
 _NETWORK_FIELDS = {
@@ -89,7 +91,8 @@ class Recipe:
     :meth:`from_dict`; every field is described by the option of the same name in
     :data:`layerwise.options.OPTIONS` (the network's by ``hidden``, ``lr``, ...).
 
-    - dataset, data_dir, val_size: the data and the validation split;
+    - dataset, data_dir, val_size: the data and the validation split; accept_sha256: digests
+      of non-official dataset files to use anyway (:mod:`layerwise.data.checksum`);
     - model: the architecture (``two-layer``, ``three-layer``, ``fc``);
     - network: the :class:`~layerwise.spec.NetSpec` (its ``input_dim`` and ``num_classes`` are
       None: the data decides them);
@@ -118,6 +121,7 @@ class Recipe:
     impute: str = "none"
     loss: str = "auto"
     monitor: str = "score"
+    accept_sha256: str | None = None
 
     def __post_init__(self) -> None:
         for name in _LOOP_FIELDS:
@@ -314,6 +318,7 @@ class Recipe:
             data_dir=self.data_dir,
             dtype=np.dtype(self.network.dtype),
             val_size=self.val_size,
+            accept_sha256=self.accept_sha256,
         )
 
     def build_model(self, data: Mapping[str, np.ndarray]) -> Any:

@@ -22,6 +22,7 @@ from layerwise.data import (
     load_CIFAR_batch,
 )
 from layerwise.data import cifar10 as cifar10_module
+from layerwise.data.checksum import UnofficialDataWarning
 from layerwise.data.registry import CIFAR10_ARCHIVE
 
 if TYPE_CHECKING:  # annotations only: "conftest" is ambiguous at run time
@@ -285,6 +286,60 @@ def test_an_archive_is_checked_against_the_registry(
     folder = _archive_only(small_cifar, tmp_path / "data")
     with pytest.raises(ChecksumError, match=CIFAR10_ARCHIVE.sha256):
         get_CIFAR10_data(10, 1, 1, data_dir=folder)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_non_official_archive_is_refused_with_its_digest_and_how_to_accept_it(
+    small_cifar: SmallCifar, tmp_path: Path
+) -> None:
+    folder = _archive_only(small_cifar, tmp_path / "data")
+    digest = _digest(folder / "cifar-10-python.tar.gz")
+    with pytest.raises(ChecksumError, match=f"--accept-sha256 {digest}"):
+        get_CIFAR10_data(10, 1, 1, data_dir=folder)
+    other = "0" * 64  # naming another digest accepts nothing else
+    with pytest.raises(ChecksumError, match=digest):
+        get_CIFAR10_data(10, 1, 1, data_dir=folder, accept_sha256=other)
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_a_non_official_archive_whose_digest_is_named_is_used_with_a_warning(
+    small_cifar: SmallCifar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    folder = _archive_only(small_cifar, tmp_path / "data")
+    archive = folder / "cifar-10-python.tar.gz"
+    digest = _digest(archive)
+    kwargs: dict[str, Any] = {}
+    if how == "argument":
+        kwargs["accept_sha256"] = f"{'f' * 64}, {digest.upper()}"  # a list, case ignored
+    else:
+        monkeypatch.setenv("LAYERWISE_ACCEPT_SHA256", digest)
+    for _ in range(2):  # the second load trusts the cache record, and warns again
+        with pytest.warns(UnofficialDataWarning, match=f"{archive}.*sha256 {digest}"):
+            data = get_CIFAR10_data(40, 10, 7, data_dir=folder, **kwargs)
+        expected = seed_reference(small_cifar, 40, 10, 7)
+        np.testing.assert_array_equal(data["X_train"], expected["X_train"])
+    # A changed file is hashed again and, no longer matching, refused.
+    with archive.open("r+b") as f:
+        f.seek(100)
+        f.write(b"\x00" * 8)
+    with pytest.raises((ChecksumError, CorruptFileError)):
+        get_CIFAR10_data(40, 10, 7, data_dir=folder, **kwargs)
+
+
+@pytest.mark.parametrize("bad", ["abc", "g" * 64, "0" * 63, ["0" * 64, 5], 7, "0" * 64 + ",xyz"])
+def test_accepted_digests_must_be_sha256_digests(bad: Any, monkeypatch) -> None:
+    from layerwise.data.checksum import accepted_digests
+    from layerwise.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="accept_sha256"):
+        accepted_digests(bad)
+    if isinstance(bad, str):
+        monkeypatch.setenv("LAYERWISE_ACCEPT_SHA256", bad)
+        with pytest.raises(ConfigError, match="LAYERWISE_ACCEPT_SHA256"):
+            accepted_digests()
 
 
 def _registry_for(small: SmallCifar, *urls: str) -> Any:

@@ -106,7 +106,7 @@ def test_load_dataset_passes_folder_and_dtype_to_cifar10(
 
     monkeypatch.setattr(data_pkg, "get_CIFAR10_data", fake)
     load_dataset("cifar10", data_dir=tmp_path, dtype=np.float32)
-    assert seen == {"data_dir": tmp_path, "dtype": np.float32}
+    assert seen == {"data_dir": tmp_path, "dtype": np.float32, "accept_sha256": None}
 
 
 def test_load_dataset_mnist_offline_without_files_says_what_to_do(tmp_path: Path) -> None:

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from layerwise.cli import (
     assignment,
@@ -75,6 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _warning_lines() -> Iterator[None]:
+    """Show the library's warnings to the user (an accepted non-official data file, ...) as
+    one ``layerwise: warning: ...`` line each; other warnings as Python shows them."""
+    from layerwise.data.checksum import UnofficialDataWarning
+
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def line(message: Any, category: type[Warning], *rest: Any, **kw: Any) -> None:
+            if issubclass(category, UnofficialDataWarning):
+                print(f"{PROG}: warning: {message}", file=sys.stderr)
+            else:
+                show(message, category, *rest, **kw)
+
+        warnings.showwarning = line
+        yield
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -96,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args.argv = argv
     try:
-        status: int = args.func(args)
+        with _warning_lines():
+            status: int = args.func(args)
     except (LayerwiseError, OSError) as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 2

@@ -68,6 +68,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     dtype: Any = np.float32,
     val_size: int | None = None,
+    accept_sha256: Any = None,
 ) -> dict[str, np.ndarray]:
     """Load a dataset by name with its default splits (what the CLI trains on).
 
@@ -79,6 +80,8 @@ def load_dataset(
         val_size: validation examples held out of the training set (None: the default split,
             5,000 for mnist, 1,000 for cifar10, 180 for digits); every other training
             example is trained on, e.g. ``val_size=1000`` trains mnist on 59,000.
+        accept_sha256: digests of non-official files to use anyway, with a warning (mnist,
+            cifar10; see :func:`get_CIFAR10_data`).
 
     Returns:
         The six arrays: digits X (m, 64), mnist X (m, 784) in [0, 1], cifar10 X
@@ -93,13 +96,10 @@ def load_dataset(
         if splits is None:
             return load_digits_data(dtype=dtype)
         return load_digits_data(num_validation=splits[1], dtype=dtype)
+    files = {"data_dir": data_dir, "dtype": dtype, "accept_sha256": accept_sha256}
     if name == "mnist":
-        if splits is None:
-            return get_MNIST_data(data_dir=data_dir, dtype=dtype)
-        return get_MNIST_data(*splits, data_dir=data_dir, dtype=dtype)
-    if splits is None:
-        return get_CIFAR10_data(data_dir=data_dir, dtype=dtype)
-    return get_CIFAR10_data(*splits, data_dir=data_dir, dtype=dtype)
+        return get_MNIST_data(*(splits or ()), **files)
+    return get_CIFAR10_data(*(splits or ()), **files)
 
 
 def check_val_size(name: str, val_size: Any) -> tuple[int, int] | None:

@@ -12,13 +12,19 @@ written is simply skipped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
+import warnings
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from layerwise.errors import ConfigError
 
 from .compression import open_payload
 from .errors import ChecksumError
@@ -26,12 +32,54 @@ from .paths import cache_root
 from .registry import RemoteFile
 
 __all__ = [
+    "ENV_ACCEPT",
+    "UnofficialDataWarning",
+    "accepted_digests",
     "check_digest",
     "describe_checksum",
+    "parse_digests",
     "payload_digest",
     "record_verified",
     "verify",
 ]
+
+#: Environment variable: SHA-256 digests (comma-separated) of non-official copies to accept.
+ENV_ACCEPT = "LAYERWISE_ACCEPT_SHA256"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class UnofficialDataWarning(UserWarning):
+    """A dataset file that is not the official one was accepted, because its digest was named
+    (``accept_sha256`` / ``--accept-sha256`` / ``$LAYERWISE_ACCEPT_SHA256``)."""
+
+
+def parse_digests(value: Any, where: str = "accept_sha256") -> frozenset[str]:
+    """SHA-256 digests from ``"HEX[,HEX]"`` text or a list of them: 64 hex digits each (case
+    ignored); anything else is a ConfigError naming ``where``."""
+    if value is None:
+        return frozenset()
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, Iterable):
+        raise ConfigError(f"{where} must be SHA-256 digests (64 hex digits); got {value!r}", where)
+    digests = set()
+    for part in parts:
+        text = part.strip().lower() if isinstance(part, str) else None
+        if text == "":
+            continue
+        if text is None or not _HEX64.fullmatch(text):
+            raise ConfigError(
+                f"{where}: {part!r} is not a SHA-256 digest; expected 64 hex digits, as "
+                "`sha256sum FILE` prints them",
+                where,
+            )
+        digests.add(text)
+    return frozenset(digests)
+
+
+def accepted_digests(extra: Any = None) -> frozenset[str]:
+    """The digests of non-official files to accept: ``extra`` and ``$LAYERWISE_ACCEPT_SHA256``."""
+    return parse_digests(extra) | parse_digests(os.environ.get(ENV_ACCEPT), ENV_ACCEPT)
+
 
 _CHUNK = 1 << 20
 
@@ -124,30 +172,69 @@ def check_digest(path: str | os.PathLike[str], remote: RemoteFile) -> None:
         CorruptFileError: a gzip stream is truncated or damaged.
     """
     actual, count = payload_digest(path, remote)
-    if actual == remote.sha256:
-        return
+    if actual != remote.sha256:
+        raise _mismatch(path, remote, actual, count)
+
+
+def _mismatch(
+    path: str | os.PathLike[str], remote: RemoteFile, actual: str, count: int
+) -> ChecksumError:
+    """The error for a file whose digest is ``actual`` (of ``count`` bytes), not ``remote``'s."""
     what = "uncompressed payload" if remote.checksum_of == "uncompressed" else "file"
     size_note = ""
     if remote.size is not None and count != remote.size:
         size_note = f"\n  {what} size: {count} bytes, expected {remote.size}"
-    raise ChecksumError(
+    return ChecksumError(
         f"{path}: checksum mismatch for {remote.name}\n"
         f"  expected sha256 of the {what}: {remote.sha256}\n"
         f"  actual   sha256 of the {what}: {actual}{size_note}\n"
-        "The file is damaged or is not the official one; delete it to download it again."
+        "The file is damaged or is not the official one; delete it to download it again, or "
+        f"accept this very copy with --accept-sha256 {actual} (or {ENV_ACCEPT})."
     )
 
 
-def verify(path: str | os.PathLike[str], remote: RemoteFile, *, use_cache: bool = True) -> None:
-    """Check ``path`` against ``remote``'s SHA-256, skipping the hash when a sidecar vouches.
+def verify(
+    path: str | os.PathLike[str],
+    remote: RemoteFile,
+    *,
+    use_cache: bool = True,
+    accept: Iterable[str] = (),
+) -> None:
+    """Check ``path`` against ``remote``'s SHA-256, skipping the hash when a record vouches.
+
+    A file whose digest is one of ``accept`` (lowercase hex, see :func:`accepted_digests`) is
+    used although it is not the official one, with an :class:`UnofficialDataWarning` naming
+    the file and its digest; no other file is ever accepted.
 
     Raises:
-        ChecksumError: the digest differs.
+        ChecksumError: the digest differs (the message says how to accept this very file).
         CorruptFileError: a gzip stream is truncated or damaged.
     """
     path = Path(path).absolute()
+    accept = frozenset(accept) - {remote.sha256}
     if use_cache and _cached_ok(path, remote):
         return
-    check_digest(path, remote)
+    for digest in accept:  # an accepted copy verified before: no need to hash it again
+        if use_cache and _cached_ok(path, dataclasses.replace(remote, sha256=digest)):
+            _warn_unofficial(path, remote, digest)
+            return
+    actual, count = payload_digest(path, remote)
+    if actual == remote.sha256:
+        if use_cache:
+            record_verified(path, remote)
+        return
+    if actual not in accept:
+        raise _mismatch(path, remote, actual, count)
+    _warn_unofficial(path, remote, actual)
     if use_cache:
-        record_verified(path, remote)
+        record_verified(path, dataclasses.replace(remote, sha256=actual))
+
+
+def _warn_unofficial(path: Path, remote: RemoteFile, digest: str) -> None:
+    warnings.warn(
+        UnofficialDataWarning(
+            f"{path} is not the official {remote.name} (sha256 {digest}, the official one is "
+            f"{remote.sha256}); using it because that digest is accepted"
+        ),
+        stacklevel=2,
+    )

@@ -241,7 +241,7 @@ def _channels_first(images: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=dtype)
 
 
-def _find_source(data_dir: str | os.PathLike[str] | None) -> Path:
+def _find_source(data_dir: str | os.PathLike[str] | None, accept_sha256: Any = None) -> Path:
     folder = resolve_data_dir(
         CIFAR10.subfolder, (BATCHES_DIR, CIFAR10_ARCHIVE.name, *_ALL_BATCHES), data_dir
     )
@@ -251,7 +251,7 @@ def _find_source(data_dir: str | os.PathLike[str] | None) -> Path:
         return folder
     if (folder / BATCHES_DIR).is_dir():
         return folder / BATCHES_DIR
-    return fetch_all(CIFAR10.files, folder, title=CIFAR10.title)[0]
+    return fetch_all(CIFAR10.files, folder, title=CIFAR10.title, accept_sha256=accept_sha256)[0]
 
 
 def get_CIFAR10_data(
@@ -261,6 +261,8 @@ def get_CIFAR10_data(
     subtract_mean: bool = True,
     data_dir: str | os.PathLike[str] | None = None,
     dtype: Any = np.float64,
+    *,
+    accept_sha256: Any = None,
 ) -> dict[str, np.ndarray]:
     """CIFAR-10 split into train/val/test, mean-centred and channels-first, ready for a model.
 
@@ -275,6 +277,10 @@ def get_CIFAR10_data(
         data_dir: folder of the data (see :mod:`layerwise.data.paths`); the archive is
             downloaded there and checked when no copy is found.
         dtype: floating type of the images.
+        accept_sha256: SHA-256 digests ("HEX[,HEX]") of non-official archives to use anyway,
+            with an :class:`~layerwise.data.checksum.UnofficialDataWarning` naming the file
+            and its digest (a re-packed or lossy copy); ``$LAYERWISE_ACCEPT_SHA256`` adds to
+            them. Any other archive that is not the official one is refused.
 
     Returns:
         ``X_train`` (num_training, 3, 32, 32), ``y_train`` (num_training,), ``X_val``
@@ -288,7 +294,7 @@ def get_CIFAR10_data(
     )
     if subtract_mean and n_tr == 0:
         raise ConfigError("subtract_mean=True needs num_training >= 1 to compute a mean image")
-    Xtr, ytr, Xte, yte = _load_uint8(_find_source(data_dir))
+    Xtr, ytr, Xte, yte = _load_uint8(_find_source(data_dir, accept_sha256))
     # ... and again against what the files hold (a partial copy may have fewer rows).
     check_splits(n_tr, n_val, n_te, n_train=len(ytr), n_test=len(yte))
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from layerwise.errors import ConfigError
 
-from .checksum import describe_checksum, payload_digest, record_verified, verify
+from .checksum import accepted_digests, describe_checksum, payload_digest, record_verified, verify
 from .errors import ChecksumError, CorruptFileError, MissingDataError
 from .paths import ENV_DATA_DIR, ENV_OFFLINE, is_offline
 from .registry import RemoteFile, is_allowed_url
@@ -78,6 +78,7 @@ def fetch(
     offline: bool | None = None,
     verify_checksum: bool = True,
     progress: bool | None = None,
+    accept_sha256: Any = None,
 ) -> Path:
     """The path of a verified local copy of ``remote`` in ``folder``, downloading it if needed.
 
@@ -87,6 +88,8 @@ def fetch(
         offline: refuse to download; None reads ``LAYERWISE_OFFLINE``.
         verify_checksum: check a local copy's SHA-256 (a download is always checked).
         progress: show a progress bar on stderr; None shows it when stderr is a terminal.
+        accept_sha256: digests ("HEX[,HEX]" or a list) of non-official local copies to use
+            anyway, with a warning; ``$LAYERWISE_ACCEPT_SHA256`` adds to them.
 
     Raises:
         ChecksumError: a local copy does not match the registered digest.
@@ -94,8 +97,9 @@ def fetch(
         MissingDataError: the file is missing and offline, or every mirror failed.
     """
     return fetch_all(
-        (remote,), folder, offline=offline, verify_checksum=verify_checksum, progress=progress
-    )[0]
+        (remote,), folder, offline=offline, verify_checksum=verify_checksum, progress=progress,
+        accept_sha256=accept_sha256,
+    )[0]  # fmt: skip
 
 
 def fetch_all(
@@ -106,17 +110,20 @@ def fetch_all(
     verify_checksum: bool = True,
     progress: bool | None = None,
     title: str = "dataset",
+    accept_sha256: Any = None,
 ) -> list[Path]:
     """:func:`fetch` for several files; one :class:`MissingDataError` lists every missing one.
 
     Args:
         title: dataset name for messages, e.g. ``"MNIST"``.
+        accept_sha256: as for :func:`fetch`.
 
     Returns:
         One path per remote, in the order given.
     """
     folder = Path(folder)
     remotes = tuple(remotes)
+    accept = accepted_digests(accept_sha256)
     found: dict[str, Path] = {}
     missing: list[RemoteFile] = []
     # Check what is here first: a bad local file is reported before any network traffic.
@@ -126,7 +133,7 @@ def fetch_all(
             missing.append(remote)
             continue
         if verify_checksum:
-            verify(local, remote)
+            verify(local, remote, accept=accept)
         found[remote.name] = local
     if missing:
         if offline is None:

@@ -52,7 +52,10 @@ def _read_labels(path: Path, n_images: int, images_path: Path) -> np.ndarray:
 
 
 def load_mnist(
-    data_dir: str | os.PathLike[str] | None = None, *, verify: bool = True
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    verify: bool = True,
+    accept_sha256: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Load MNIST as stored: uint8 images and int64 labels.
 
@@ -61,6 +64,8 @@ def load_mnist(
             None uses ``LAYERWISE_DATA_DIR`` or the user cache. Missing files are downloaded
             there unless ``LAYERWISE_OFFLINE=1``.
         verify: check each local file's SHA-256 (downloads are always checked).
+        accept_sha256: digests of non-official files to use anyway, with a warning
+            (:func:`layerwise.data.download.fetch`).
 
     Returns:
         X_train: (N, 28, 28) uint8, N = 60,000; y_train: (N,) int64 in 0..9;
@@ -75,7 +80,7 @@ def load_mnist(
     markers = [name for remote in MNIST.files for name in remote.local_names]
     folder = resolve_data_dir(MNIST.subfolder, markers, data_dir)
     train_images, train_labels, test_images, test_labels = fetch_all(
-        MNIST.files, folder, verify_checksum=verify, title=MNIST.title
+        MNIST.files, folder, verify_checksum=verify, title=MNIST.title, accept_sha256=accept_sha256
     )
     X_train = _read_images(train_images)
     y_train = _read_labels(train_labels, len(X_train), train_images)
@@ -102,6 +107,7 @@ def get_MNIST_data(
     flatten: bool = True,
     *,
     verify: bool = True,
+    accept_sha256: Any = None,
 ) -> dict[str, np.ndarray]:
     """MNIST split into train/val/test, scaled to [0, 1], ready for a model.
 
@@ -111,7 +117,7 @@ def get_MNIST_data(
     Args:
         num_training, num_validation: training-set rows to use (sum at most 60,000).
         num_test: test-set rows to use (at most 10,000).
-        data_dir, verify: as for :func:`load_mnist`.
+        data_dir, verify, accept_sha256: as for :func:`load_mnist`.
         dtype: floating type of the images.
         flatten: images as (m, 784) rows; else (m, 1, 28, 28) for convolution-style models.
 
@@ -125,7 +131,9 @@ def get_MNIST_data(
     n_tr, n_val, n_te = check_splits(
         num_training, num_validation, num_test, n_train=_N_TRAIN, n_test=_N_TEST
     )
-    X_train, y_train, X_test, y_test = load_mnist(data_dir, verify=verify)
+    X_train, y_train, X_test, y_test = load_mnist(
+        data_dir, verify=verify, accept_sha256=accept_sha256
+    )
     check_splits(n_tr, n_val, n_te, n_train=len(y_train), n_test=len(y_test))
     return {
         "X_train": _features(X_train[:n_tr], dtype, bool(flatten)),
