@@ -49,6 +49,31 @@ def mnist_dir() -> Path:
     return folder
 
 
+def real_cifar10_dir() -> Path:
+    """``$LAYERWISE_TEST_CIFAR10_DIR``, else ``<repo root>/../shared/datasets/cifar10-lossy``."""
+    env = os.environ.get("LAYERWISE_TEST_CIFAR10_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-lossy"
+
+
+@pytest.fixture(scope="session")
+def cifar10_dir() -> Path:
+    """The folder with a real ``cifar-10-python.tar.gz`` (the official one or the lossy copy,
+    whose digest is ``dataset_files.LOSSY_CIFAR10_SHA256``). Missing: skipped locally, failed
+    under CI."""
+    folder = real_cifar10_dir()
+    if not (folder / "cifar-10-python.tar.gz").is_file():
+        message = (
+            f"real CIFAR-10 archive not found in {folder} "
+            "(set LAYERWISE_TEST_CIFAR10_DIR to the folder that holds cifar-10-python.tar.gz)"
+        )
+        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A private, seeded generator: tests never depend on the global stream's state."""

@@ -205,6 +205,10 @@ class SmallCifar:
     test_labels: np.ndarray
 
 
+#: The SHA-256 of the lossy CIFAR-10 development copy (``../shared/datasets/cifar10-lossy``,
+#: rebuilt from JPEGs: not the official archive, so its digest must be named to be accepted).
+LOSSY_CIFAR10_SHA256 = "85207ac7bc185728fddf4e7c44d13a5e2073c53c0a4c1f8cf0e8a890fb8ea8f9"
+
 # Unequal batch sizes: a loader must take N from the data, never assume 10,000.
 CIFAR_BATCH_SIZES = (8, 9, 10, 11, 12)
 CIFAR_TEST_SIZE = 7
