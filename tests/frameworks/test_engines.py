@@ -200,11 +200,16 @@ def small_cifar_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     real = data_module.load_dataset
 
     def load_dataset(
-        name: str, data_dir: Any = None, dtype: Any = np.float32, val_size: Any = None
+        name: str,
+        data_dir: Any = None,
+        dtype: Any = np.float32,
+        val_size: Any = None,
+        accept_sha256: Any = None,
     ) -> Any:
+        files = {"data_dir": data_dir, "dtype": dtype, "accept_sha256": accept_sha256}
         if name == "cifar10":
-            return data_module.get_CIFAR10_data(40, 10, 7, data_dir=data_dir, dtype=dtype)
-        return real(name, data_dir=data_dir, dtype=dtype, val_size=val_size)
+            return data_module.get_CIFAR10_data(40, 10, 7, **files)
+        return real(name, val_size=val_size, **files)
 
     monkeypatch.setattr(data_module, "load_dataset", load_dataset)
     return cifar.batches_dir
