@@ -144,6 +144,8 @@ def test_to_dict_layout() -> None:
         "loss",
         "monitor",
         "accept_sha256",
+        "augment",
+        "preprocess",
     }  # left out at their defaults (older layout)
     every = {f.name for f in dataclasses.fields(Recipe)}
     assert set(fields) == {"schema_version"} | (every - added)

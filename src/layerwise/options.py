@@ -277,7 +277,44 @@ class Columns:
         return tuple(value)
 
 
-Constraint = Number | Choice | Hidden | Schedule | Text | Digests | Dataset | Columns
+class Augment:
+    """Minibatch augmentation: text ``shift=2,rotate=10`` or ``shift=4,flip`` (``none``: off);
+    a value is a dict of settings (:mod:`layerwise.augment`), None when off."""
+
+    kind = "str"
+
+    def parse(self, text: str) -> dict[str, Any] | None:
+        from layerwise.augment import parse_augment
+
+        return parse_augment(text) or None
+
+    def check(self, name: str, value: Any) -> dict[str, Any] | None:
+        from layerwise.augment import check_augment
+
+        return check_augment(value, name) or None
+
+
+class Preprocess:
+    """Preprocessing fitted on the training images: ``none``, ``standardize``, ``zca[:EPS]``
+    (:mod:`layerwise.preprocess`)."""
+
+    kind = "str"
+    choices = ("none", "standardize", "zca")
+
+    def parse(self, text: str) -> str:
+        from layerwise.preprocess import check_preprocess
+
+        return check_preprocess(text, "")
+
+    def check(self, name: str, value: Any) -> str:
+        from layerwise.preprocess import check_preprocess
+
+        return check_preprocess(value, name)
+
+
+Constraint = (
+    Number | Choice | Hidden | Schedule | Text | Digests | Dataset | Columns | Augment | Preprocess
+)
 
 POSITIVE_INT = Number("an integer >= 1", low=1, integer=True)
 NON_NEGATIVE_INT = Number("an integer >= 0", low=0, integer=True)
@@ -481,6 +518,24 @@ OPTIONS: tuple[Option, ...] = (
         "the validation-accuracy gain that counts as one for --early-stopping",
     ),
     Option(
+        "augment",
+        Augment(),
+        None,
+        "random changes to each training minibatch: shift=PIXELS, flip, rotate=DEGREES, "
+        "scale=FRACTION, elastic=ALPHA[,sigma=SIGMA], comma-separated (images only)",
+        metavar="SPEC",
+        searchable=False,
+    ),
+    Option(
+        "preprocess",
+        Preprocess(),
+        "none",
+        "fitted on the training images, applied to every split and saved with the run: "
+        "none, standardize (per channel) or zca[:EPS] (standardize, then ZCA whitening)",
+        metavar="KIND",
+        searchable=False,
+    ),
+    Option(
         "engine",
         Choice(ENGINES),
         "numpy",
@@ -523,6 +578,12 @@ def markdown_table() -> str:
             values = "column names, e.g. `price` or `a,b`"
         elif isinstance(c, Digests):
             values = "SHA-256 digests (64 hex digits), comma-separated"
+        elif isinstance(c, Augment):
+            values = (
+                "`shift=P`, `flip`, `rotate=D`, `scale=F`, `elastic=A`, `sigma=S`, comma-separated"
+            )
+        elif isinstance(c, Preprocess):
+            values = "`none`, `standardize`, `zca[:EPS]`"
         else:
             values = "a path"
         meaning = o.help.replace("|", "/")

@@ -59,6 +59,8 @@ _LOOP_FIELDS = (
     "impute",
     "loss",
     "monitor",
+    "augment",
+    "preprocess",
 )
 #: Fields added after schema version 1 was first written, with the value a recipe without them
 #: means (to_dict leaves them out at that value, so such a recipe's JSON is as it was).
@@ -69,6 +71,8 @@ _ADDED_FIELDS = {
     "loss": "auto",
     "monitor": "score",
     "accept_sha256": None,
+    "augment": None,
+    "preprocess": "none",
 }
 #: Options that set a field of the network, by option name: the NetSpec field.
 _NETWORK_FIELDS = {
@@ -98,6 +102,9 @@ class Recipe:
       None: the data decides them);
     - epochs, batch_size, lr_decay, lr_schedule, early_stopping (patience), min_delta, seed,
       engine: the loop;
+    - augment: the minibatch augmentation (:mod:`layerwise.augment`), None for none;
+      preprocess: what is fitted on the training images and applied to every split
+      (:mod:`layerwise.preprocess`);
     - target, task, impute, loss: what to predict (:mod:`layerwise.tasks`); ``target`` and
       ``impute`` are for a CSV file of one's own (``dataset="csv:PATH"``); monitor: what the
       kept model and early stopping go by (the score, or the validation loss).
@@ -122,6 +129,8 @@ class Recipe:
     loss: str = "auto"
     monitor: str = "score"
     accept_sha256: str | None = None
+    augment: dict[str, Any] | None = None
+    preprocess: str = "none"
 
     def __post_init__(self) -> None:
         for name in _LOOP_FIELDS:
@@ -152,6 +161,26 @@ class Recipe:
                     "weight_init",
                 )
         self._check_task()
+        self._check_images()
+
+    def _check_images(self) -> None:
+        """Augmentation and preprocessing are for the image datasets; a flip is not for
+        digits (a mirrored 2 is no digit)."""
+        from layerwise.data.own import is_own
+
+        for name, unset in (("augment", None), ("preprocess", "none")):
+            if getattr(self, name) != unset and is_own(self.dataset):
+                raise ConfigError(
+                    f"{name} is for the image datasets (digits, mnist, cifar10), not "
+                    f"{self.dataset}",
+                    name,
+                )
+        if self.augment and self.augment.get("flip") and self.dataset in ("digits", "mnist"):
+            raise ConfigError(
+                f"augment flip mirrors the images, which turns the digits of {self.dataset} "
+                "into other shapes; use it for cifar10, or drop flip",
+                "augment",
+            )
 
     def _check_task(self) -> None:
         from layerwise.data import check_val_size
@@ -284,8 +313,35 @@ class Recipe:
     # ----------------------------------------------------------------------------------------
     # building
 
-    def build_data(self) -> dict[str, np.ndarray]:
-        """The dataset dict (``X_train, y_train, X_val, y_val, X_test, y_test``) it trains on."""
+    def build_data(self, preprocessor: Any = None) -> dict[str, Any]:
+        """The dataset dict (``X_train, y_train, X_val, y_val, X_test, y_test``) it trains on.
+
+        With a ``preprocess`` setting, the images are transformed in place by a
+        :class:`~layerwise.preprocess.Preprocessor` fitted on ``X_train`` (or by
+        ``preprocessor``, one fitted before: a run's saved one), which the dict also holds
+        under ``"preprocessor"``."""
+        data = self._load_data()
+        if self.preprocess == "none":
+            return data
+        from layerwise.data import dataset_info
+        from layerwise.preprocess import Preprocessor
+
+        if preprocessor is None:
+            shape = dataset_info(self.dataset).image_shape
+            channels = shape[0] if len(shape) == 3 else 1
+            preprocessor = Preprocessor(self.preprocess, channels).fit(data["X_train"])
+        elif preprocessor.kind != self.preprocess:
+            raise ConfigError(
+                f"the saved preprocessing is {preprocessor.kind!r}, the recipe's "
+                f"{self.preprocess!r}",
+                "preprocess",
+            )
+        for split in ("train", "val", "test"):
+            preprocessor.transform(data[f"X_{split}"], inplace=True)
+        data["preprocessor"] = preprocessor
+        return data
+
+    def _load_data(self) -> dict[str, Any]:
         from layerwise.data import dataset_info, load_dataset
         from layerwise.data.own import is_own, load_own
 
@@ -392,10 +448,15 @@ class Recipe:
         from layerwise.solver import Solver
 
         settings = self.solver_options()
-        clash = sorted((set(settings) | {"engine"}) & set(extra))
+        clash = sorted((set(settings) | {"engine", "augment"}) & set(extra))
         if clash:
             raise ConfigError(f"build_solver: {clash} are the recipe's; change the recipe")
         self.check_data(data)
+        if self.augment:
+            from layerwise.augment import Augmenter
+            from layerwise.data import dataset_info
+
+            extra["augment"] = Augmenter(self.augment, dataset_info(self.dataset).image_shape)
         engine = None
         if self.engine != "numpy":
             from layerwise.frameworks.engines import make_engine

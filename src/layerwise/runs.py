@@ -398,6 +398,19 @@ class RunFolder:
             {"encoder": data["encoder"].to_dict(), "target": data["target"]},
         )
 
+    @property
+    def preprocessor_path(self) -> Path:
+        """preprocess.npz: the run's fitted :class:`~layerwise.preprocess.Preprocessor`
+        (recipe setting ``preprocess``), which ``layerwise evaluate`` applies."""
+        return self.path / "preprocess.npz"
+
+    def load_preprocessor(self) -> Any:
+        """The run's fitted preprocessor, or None when it has none."""
+        from layerwise.preprocess import Preprocessor
+
+        path = self.preprocessor_path
+        return Preprocessor.load(path) if path.is_file() else None
+
     def read_preprocessing(self) -> dict[str, Any]:
         """What :meth:`write_preprocessing` wrote; ConfigError when the run has none."""
         if not self.preprocessing_path.is_file():
@@ -763,6 +776,8 @@ def _train(
         folder.write_config({**run_config(recipe, model, data), **(extra_config or {})})
         if "encoder" in data:
             folder.write_preprocessing(data)
+        if "preprocessor" in data:
+            data["preprocessor"].save(folder.preprocessor_path)
     fit_on = data if train_data is None else train_data
     if verbose:
         hidden = ",".join(map(str, recipe.network.hidden_dims))

@@ -114,6 +114,9 @@ class Solver:
       ``on_train_end`` (see :mod:`layerwise.callbacks`), run after the shorthands' own.
     - engine: what computes each update (see :mod:`layerwise.engine`); default layerwise's
       :class:`~layerwise.engine.NumpyEngine`.
+    - augment: ``augment(X_batch, rng)``, called on every training minibatch to change it in
+      place with draws from ``rng`` (the Solver's generator), e.g. a
+      :class:`~layerwise.augment.Augmenter`; default None (the examples as they are).
     - divergence_factor: stop as diverged when the training loss exceeds this many times its
       first value (at least 1), or when a parameter is no longer finite (default 1000; None
       stops only on a NaN or infinite loss).
@@ -189,6 +192,13 @@ class Solver:
         )
         extra = _check_callbacks(kwargs.pop("callbacks", None))
         engine = kwargs.pop("engine", None)
+        self.augment = kwargs.pop("augment", None)
+        if self.augment is not None and not callable(self.augment):
+            raise ConfigError(
+                f"augment must be a function augment(X_batch, rng) (e.g. a "
+                f"layerwise.augment.Augmenter) or None; got {self.augment!r}",
+                "augment",
+            )
         self.evaluate = check_bool("evaluate", kwargs.pop("evaluate", True))
         if kwargs:
             raise ConfigError(f"Unrecognized arguments {', '.join(sorted(kwargs))}")
@@ -328,7 +338,16 @@ class Solver:
         # mode="clip": the indices are in range already, and "raise" (the default) would
         # gather into a temporary and copy it over.
         pairs = zip(sources, buffers, strict=True)
-        return [np.take(a, idx, axis=0, out=b, mode="clip") for a, b in pairs]
+        batch = [np.take(a, idx, axis=0, out=b, mode="clip") for a, b in pairs]
+        if self.augment is not None:
+            # The Solver's own generator, after the indices: the seed fixes the draws and a
+            # checkpoint's generator state resumes them. Without a seed, the global stream
+            # (also in a checkpoint) seeds a generator for this batch.
+            rng = self.rng
+            if rng is None:
+                rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
+            self.augment(batch[0], rng)
+        return batch
 
     def _step(self) -> None:
         """One update on a random minibatch, computed by the engine."""

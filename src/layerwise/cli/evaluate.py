@@ -41,7 +41,7 @@ def load_run(run_arg: str, data_dir: str | None) -> tuple[Any, Any, Any, Any]:
     if data_dir is not None:
         recipe = recipe.replace(data_dir=data_dir)
     try:
-        data = recipe.build_data()
+        data = recipe.build_data(preprocessor=folder.load_preprocessor())
         check_model_fits_data(model, data, f"the model in {str(folder.model_path)!r}")
     except ConfigError as e:
         raise UsageError(str(e)) from None

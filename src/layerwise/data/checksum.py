@@ -59,7 +59,8 @@ def parse_digests(value: Any, where: str = "accept_sha256") -> frozenset[str]:
     if value is None:
         return frozenset()
     parts = value.split(",") if isinstance(value, str) else value
-    if not isinstance(parts, Iterable):
+    # a list or tuple of texts; not a mapping, bytes or array (a 0-d array "is" iterable)
+    if not isinstance(parts, (list, tuple, frozenset, set)):
         raise ConfigError(f"{where} must be SHA-256 digests (64 hex digits); got {value!r}", where)
     digests = set()
     for part in parts:

@@ -32,8 +32,9 @@ import numpy as np
 from layerwise.callbacks import Callback
 from layerwise.recipe import Recipe
 
-#: Datasets loaded by this process, by (name, data_dir, dtype, val_size): each worker loads once.
-_DATA: dict[tuple[str, str | None, str, int | None], dict[str, np.ndarray]] = {}
+#: Datasets loaded by this process, by (name, data_dir, dtype, val_size, preprocess): each
+#: worker loads once.
+_DATA: dict[tuple[str, str | None, str, int | None, str], dict[str, np.ndarray]] = {}
 #: How many times this process has loaded a dataset (reported with every trial).
 _LOADS = {"count": 0}
 #: Studies opened by this process, by (storage, pruner): reopening replays the whole journal.
@@ -42,7 +43,13 @@ _STUDIES: dict[str, Any] = {}
 
 def cached_data(recipe: Recipe) -> dict[str, np.ndarray]:
     """The recipe's dataset, loaded on first use in this process and kept for later trials."""
-    key = (recipe.dataset, recipe.data_dir, recipe.network.dtype, recipe.val_size)
+    key = (
+        recipe.dataset,
+        recipe.data_dir,
+        recipe.network.dtype,
+        recipe.val_size,
+        recipe.preprocess,
+    )
     if key not in _DATA:
         _DATA[key] = recipe.build_data()
         _LOADS["count"] += 1
