@@ -27,6 +27,7 @@ UPPER = {
     "frameworks",
     "plots",
     "recipe",
+    "recipes",
     "options",
     "runs",
     "compare",

@@ -42,6 +42,7 @@ RUN_FILES = {
     "weights.png",
     "confusion.png",
     "checkpoints",  # the latest checkpoint, for --resume (also after Ctrl-C)
+    "pixels.npz",  # how the pixels became inputs, for predict on new images
 }
 
 

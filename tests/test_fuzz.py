@@ -1570,6 +1570,8 @@ TRAIN_TEXTS: dict[str, tuple[str, ...]] = {
     "--accept-sha256": ("ab" * 32, "0" * 63, "nothex"),
     "--augment": ("shift=1", "shift=-1", "crop=2", "flip=maybe"),
     "--preprocess": ("standardize", "zca:0", "whiten"),
+    # A shipped recipe with the forced digits dataset (cifar10-best's flip is refused there).
+    "--recipe": ("mnist-best", "cifar10-best", "nope", "x.json", "."),
     "--print-every": ("1", "5"),
     "--out": ("r1", "sub/r2", "."),
     "--resume": ("nope", "."),

@@ -222,13 +222,14 @@ def test_a_damaged_csv_is_one_error_line(
     assert not (tmp_path / "run").exists()
 
 
-def test_predict_needs_a_run_of_own_data_and_its_columns(
+def test_predict_needs_images_for_a_digits_run_and_an_own_runs_columns(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     digits_run = tmp_path / "digits"
     assert _cli(["train", "--epochs", "1", "--out", digits_run, "--quiet"], capsys)[0] == 0
     rc, _, err = _cli(["predict", digits_run, "--input", files["csv"]], capsys)
-    assert rc == 2 and "has no preprocessing.json" in err
+    # A digits run predicts images (tests/data/test_pixels.py), not a CSV file's rows.
+    assert rc == 2 and "a run trained on digits predicts images from an .npz file" in err
     run = tmp_path / "run"
     table = _keep_columns(files["csv"], tmp_path / "t.csv", ["price", "a_pos", "b_pos"])
     _cli(["train", "--dataset", f"csv:{table}", "--target", "kind", "--out", run, *FAST], capsys)

@@ -9,6 +9,11 @@ file with an array ``X``, encodes it with that encoder, and returns one row per 
   (softmax probabilities; an SVM-loss model's scores have no probabilities: none);
 - regression: one column per target, named as in the training file, in its units;
 - multi-label: ``<label>`` (0 or 1) and ``p_<label>`` (sigmoid) for every label.
+
+A run trained on a built-in image dataset (digits, mnist, cifar10) predicts images instead:
+:func:`predict_images` reads an NPZ file's array ``X`` of pixels, scales them as the dataset's
+loader did (the run's ``pixels.npz``), applies the run's fitted ``preprocess.npz`` if it has
+one, and names the classes as the dataset does (CIFAR-10's ``airplane``, ...).
 """
 
 from __future__ import annotations
@@ -99,3 +104,24 @@ def predict_rows(model: Any, X: np.ndarray, target: Mapping[str, Any]) -> list[R
 def predict_file(model: Any, preprocessing: Mapping[str, Any], path: str | Path) -> list[Row]:
     """:func:`predict_rows` for the rows of the file at ``path``."""
     return predict_rows(model, read_features(path, preprocessing), preprocessing["target"])
+
+
+def predict_images(
+    model: Any, pixels: Any, preprocessor: Any, path: str | Path, class_names: Any = None
+) -> list[Row]:
+    """:func:`predict_rows` for the images (an array ``X`` of pixels) of the NPZ file at
+    ``path``, for a run trained on a built-in image dataset: its
+    :class:`~layerwise.data.pixels.PixelScaling`, then its fitted
+    :class:`~layerwise.preprocess.Preprocessor` (or None), then the model."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise ConfigError(
+            f"{path}: a run trained on {pixels.dataset} predicts images from an .npz file "
+            "holding an array X of pixels",
+            "input",
+        )
+    X = pixels.transform(_npz_features(path), dtype=model.dtype, source=str(path))
+    if preprocessor is not None:
+        preprocessor.transform(X, inplace=True)
+    classes = list(class_names) if class_names else None
+    return predict_rows(model, X, {"task": "classification", "classes": classes})

@@ -319,7 +319,8 @@ class Recipe:
         With a ``preprocess`` setting, the images are transformed in place by a
         :class:`~layerwise.preprocess.Preprocessor` fitted on ``X_train`` (or by
         ``preprocessor``, one fitted before: a run's saved one), which the dict also holds
-        under ``"preprocessor"``."""
+        under ``"preprocessor"``. A built-in dataset's dict also holds ``"pixels"``, the
+        :class:`~layerwise.data.pixels.PixelScaling` that made its pixels model inputs."""
         data = self._load_data()
         if self.preprocess == "none":
             return data
@@ -375,6 +376,7 @@ class Recipe:
             dtype=np.dtype(self.network.dtype),
             val_size=self.val_size,
             accept_sha256=self.accept_sha256,
+            pixels=True,
         )
 
     def build_model(self, data: Mapping[str, np.ndarray]) -> Any:

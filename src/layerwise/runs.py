@@ -411,6 +411,33 @@ class RunFolder:
         path = self.preprocessor_path
         return Preprocessor.load(path) if path.is_file() else None
 
+    @property
+    def pixels_path(self) -> Path:
+        """pixels.npz: how a built-in image dataset's pixels became model inputs
+        (:class:`~layerwise.data.pixels.PixelScaling`), which ``layerwise predict`` applies
+        to new images."""
+        return self.path / "pixels.npz"
+
+    def load_pixels(self) -> Any:
+        """The run's :class:`~layerwise.data.pixels.PixelScaling`: its pixels.npz, else, for a
+        run from before that file, the dataset's own when it needs nothing fitted (digits,
+        mnist); ConfigError for a run that was not trained on built-in images."""
+        from layerwise.data.own import is_own
+        from layerwise.data.pixels import PixelScaling
+
+        if self.pixels_path.is_file():
+            return PixelScaling.load(self.pixels_path)
+        dataset = self.recipe().dataset
+        if dataset in ("digits", "mnist"):
+            return PixelScaling(dataset)
+        if is_own(dataset):
+            raise ConfigError(f"{str(self)!r} was trained on {dataset}, not on images", "run")
+        raise ConfigError(
+            f"{str(self)!r} has no pixels.npz (the {dataset} mean image it subtracted): it was "
+            "trained before runs kept it; train it again to predict new images",
+            "run",
+        )
+
     def read_preprocessing(self) -> dict[str, Any]:
         """What :meth:`write_preprocessing` wrote; ConfigError when the run has none."""
         if not self.preprocessing_path.is_file():
@@ -778,6 +805,8 @@ def _train(
             folder.write_preprocessing(data)
         if "preprocessor" in data:
             data["preprocessor"].save(folder.preprocessor_path)
+        if "pixels" in data:
+            data["pixels"].save(folder.pixels_path)
     fit_on = data if train_data is None else train_data
     if verbose:
         hidden = ",".join(map(str, recipe.network.hidden_dims))

@@ -106,7 +106,15 @@ def test_load_dataset_passes_folder_and_dtype_to_cifar10(
 
     monkeypatch.setattr(data_pkg, "get_CIFAR10_data", fake)
     load_dataset("cifar10", data_dir=tmp_path, dtype=np.float32)
-    assert seen == {"data_dir": tmp_path, "dtype": np.float32, "accept_sha256": None}
+    assert seen == {
+        "data_dir": tmp_path,
+        "dtype": np.float32,
+        "accept_sha256": None,
+        "num_training": 49_000,
+        "num_validation": 1_000,
+        "num_test": 10_000,  # the whole official test set, not the seed's first 1,000
+        "return_mean": False,
+    }
 
 
 def test_load_dataset_mnist_offline_without_files_says_what_to_do(tmp_path: Path) -> None:

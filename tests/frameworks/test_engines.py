@@ -16,6 +16,7 @@ import pytest
 from twin_helpers import need, quiet_tensorflow, rel_error
 
 from layerwise.cli import main
+from layerwise.data.pixels import PixelScaling
 from layerwise.frameworks.engines import TwinEngine, make_solver
 from layerwise.models import FullyConnectedNet
 from layerwise.solver import Solver
@@ -205,11 +206,15 @@ def small_cifar_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         dtype: Any = np.float32,
         val_size: Any = None,
         accept_sha256: Any = None,
+        pixels: bool = False,
     ) -> Any:
         files = {"data_dir": data_dir, "dtype": dtype, "accept_sha256": accept_sha256}
         if name == "cifar10":
-            return data_module.get_CIFAR10_data(40, 10, 7, **files)
-        return real(name, val_size=val_size, **files)
+            data = data_module.get_CIFAR10_data(40, 10, 7, return_mean=pixels, **files)
+            if pixels:
+                data["pixels"] = PixelScaling("cifar10", data.pop("mean_image"))
+            return data
+        return real(name, val_size=val_size, pixels=pixels, **files)
 
     monkeypatch.setattr(data_module, "load_dataset", load_dataset)
     return cifar.batches_dir

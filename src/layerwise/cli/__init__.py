@@ -1,6 +1,7 @@
 """The ``layerwise`` command: a thin layer over the library, one module per command.
 
 - :mod:`~layerwise.cli.train`: ``layerwise train`` (a recipe from the flags, a run folder);
+- :mod:`~layerwise.cli.recipe`: ``layerwise recipe list|show``, the shipped recipes;
 - :mod:`~layerwise.cli.lr_find`: ``layerwise lr-find`` (the learning-rate range test of a recipe);
 - :mod:`~layerwise.cli.evaluate`, :mod:`~layerwise.cli.plot`: read a run folder back;
 - :mod:`~layerwise.cli.gradcheck`: every backward pass against numerical gradients;
@@ -36,6 +37,7 @@ from layerwise.cli import (
     lr_find,
     plot,
     predict,
+    recipe,
     report,
     train,
     tune,
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         gradcheck,
         check,
         doctor,
+        recipe,
         tune,
         compare,
         report,

@@ -27,7 +27,15 @@ class UsageError(LayerwiseError):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors raise, so :func:`layerwise.cli.main` prints one line."""
+    """An ArgumentParser whose errors raise, so :func:`layerwise.cli.main` prints one line.
+
+    Long flags are never abbreviated (``--hid`` is refused, not read as ``--hidden``): what
+    was typed is what :func:`given_flags` sees, which decides what overrides a ``--recipe``
+    and what a ``--resume`` refuses."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
         parsed, extras = self.parse_known_args(args, namespace)
@@ -128,6 +136,18 @@ def add_recipe_options(
         else:
             kwargs["default"] = option.default
         parser.add_argument(option.flag, **kwargs)
+
+
+def add_recipe_file(parser: argparse.ArgumentParser) -> None:
+    """``--recipe NAME|FILE``: start from a shipped recipe or a JSON recipe file; the recipe
+    flags typed beside it change it (:func:`recipe_values` with ``argv``)."""
+    parser.add_argument(
+        "--recipe",
+        metavar="NAME|FILE",
+        help="start from a shipped recipe ('layerwise recipe list') or a JSON recipe file (a "
+        "copy of 'layerwise recipe show NAME', or a run's config.json); the recipe flags given "
+        "beside it change it, the others keep the recipe's values",
+    )
 
 
 def recipe_values(args: argparse.Namespace, skip: Iterable[str] = ()) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from layerwise.cli._common import (
     DefaultsFormatter,
     UsageError,
+    add_recipe_file,
     add_recipe_options,
     as_usage_error,
     given_flags,
@@ -41,6 +42,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="RUN",
         help="a run folder: check its recipe and write doctor.json into it",
     )
+    add_recipe_file(doctor)
     add_recipe_options(doctor)
     doctor.add_argument("--json", metavar="FILE", help="also write the report to FILE (JSON)")
     doctor.set_defaults(func=run)

@@ -17,6 +17,7 @@ from layerwise.cli._common import (
     PROG,
     DefaultsFormatter,
     UsageError,
+    add_recipe_file,
     add_recipe_options,
     as_usage_error,
     flag_of,
@@ -48,6 +49,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         f"{PNG} and {JSON}. Takes every flag of 'layerwise train' ({flag_of('lr')} is unused).",
         formatter_class=DefaultsFormatter,
     )
+    add_recipe_file(parser)
     add_recipe_options(parser)
     parser.add_argument(
         "--steps", type=int_at_least(10), default=100, metavar="N", help="steps of the test"

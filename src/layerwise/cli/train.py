@@ -1,7 +1,9 @@
 """``layerwise train``: build a recipe from the flags, train it into a new run folder.
 
-The recipe's flags come from the options table; this command adds only where the run goes and
-what is printed (``--out``, ``--resume``, ``--print-every``, ``--quiet``). ``--resume RUN``
+The recipe's flags come from the options table; ``--recipe NAME|FILE`` starts from a shipped
+recipe or a JSON recipe file instead of the defaults, and the recipe flags typed beside it change
+it. This command adds only where the run goes and what is printed (``--out``, ``--resume``,
+``--print-every``, ``--quiet``). ``--resume RUN``
 rebuilds the run from the recipe its ``config.json`` holds (never from the command line that
 started it) and continues from its latest checkpoint; ``--epochs`` may extend it.
 """
@@ -18,12 +20,14 @@ from layerwise.cli._common import (
     DefaultsFormatter,
     UsageError,
     add_print_every,
+    add_recipe_file,
     add_recipe_options,
     as_usage_error,
     given_flags,
     recipe_values,
 )
 from layerwise.errors import ConfigError
+from layerwise.options import OPTIONS
 
 #: Printing and where output goes: the train command's own, not the recipe's.
 PRINT_EVERY = 100
@@ -43,6 +47,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "The defaults reach about 0.97 test accuracy on the embedded digits in a few seconds.",
         formatter_class=DefaultsFormatter,
     )
+    add_recipe_file(train)
     add_recipe_options(train)
     train.add_argument(
         "--out",
@@ -81,16 +86,31 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def make_recipe(args: argparse.Namespace) -> Any:
-    """The recipe the flags describe (a relative --data-dir made absolute, for later reuse)."""
+    """The recipe the flags describe (a relative --data-dir made absolute, for later reuse):
+    with ``--recipe``, that recipe changed by the recipe flags typed beside it."""
     from layerwise.recipe import Recipe
 
     values = recipe_values(args)
     if values["data_dir"]:
         values["data_dir"] = str(Path(values["data_dir"]).resolve())
+    name = getattr(args, "recipe", None)
     try:
-        return Recipe.from_options(**values)
+        if name is None:
+            return Recipe.from_options(**values)
+        base = _recipe_file(name)
+        given = given_flags(getattr(args, "argv", []))
+        return base.replace(**{o.name: values[o.name] for o in OPTIONS if o.flag in given})
     except ConfigError as e:
         raise as_usage_error(e) from None
+
+
+def _recipe_file(name: str) -> Any:
+    from layerwise import recipes
+
+    try:
+        return recipes.load(name)
+    except ConfigError as e:
+        raise UsageError(f"argument --recipe: {e}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -263,6 +263,7 @@ def get_CIFAR10_data(
     dtype: Any = np.float64,
     *,
     accept_sha256: Any = None,
+    return_mean: bool = False,
 ) -> dict[str, np.ndarray]:
     """CIFAR-10 split into train/val/test, mean-centred and channels-first, ready for a model.
 
@@ -281,6 +282,8 @@ def get_CIFAR10_data(
             with an :class:`~layerwise.data.checksum.UnofficialDataWarning` naming the file
             and its digest (a re-packed or lossy copy); ``$LAYERWISE_ACCEPT_SHA256`` adds to
             them. Any other archive that is not the official one is refused.
+        return_mean: also return the mean image subtracted, ``mean_image`` (3, 32, 32)
+            float64 (what new images need: :class:`~layerwise.data.pixels.PixelScaling`).
 
     Returns:
         ``X_train`` (num_training, 3, 32, 32), ``y_train`` (num_training,), ``X_val``
@@ -308,7 +311,12 @@ def get_CIFAR10_data(
     }
     if subtract_mean:
         # The mean of integers is computed exactly in float64, then rounded once to dtype.
-        mean = Xtr[:n_tr].mean(axis=0, dtype=np.float64).transpose(2, 0, 1).astype(dtype)
+        mean64 = Xtr[:n_tr].mean(axis=0, dtype=np.float64).transpose(2, 0, 1)
+        mean = mean64.astype(dtype)
         for key in ("X_train", "X_val", "X_test"):
             data[key] -= mean
+        if return_mean:
+            data["mean_image"] = np.ascontiguousarray(mean64)
+    elif return_mean:
+        raise ConfigError("return_mean=True needs subtract_mean=True (no mean is subtracted)")
     return data
