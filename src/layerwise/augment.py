@@ -160,6 +160,9 @@ class Augmenter:
         self.rotate, self.scale = float(s["rotate"]), float(s["scale"])
         self.elastic, self.sigma = float(s["elastic"]), float(s["sigma"])
         self._padded: np.ndarray | None = None  # reused by _translate: its border stays 0
+        # The warp's scratch buffers, made again only when the batch shape or dtype changes.
+        self._scratch_key: tuple[Any, ...] | None = None
+        self._buffers: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"Augmenter({format_augment(self.spec)!r}, image_shape={self.image_shape})"
@@ -265,7 +268,7 @@ class Augmenter:
 
     def _scratch(self, n: int, h: int, w: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         key = (n, h, w, np.dtype(dtype))
-        if getattr(self, "_scratch_key", None) != key:
+        if self._scratch_key != key:
             shape = (n, h, w)
             yy, xx = np.mgrid[0:h, 0:w].astype(dtype)
             self._buffers = {
