@@ -10,18 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from tune_helpers import finished_trials
+
 import layerwise
 
 SRC = Path(layerwise.__file__).resolve().parent.parent
 GRID = ["--grid", "lr=0.5,0.4,0.3", "--grid", "hidden=32,48", "--epochs", "40", "--pruner", "none"]
-
-
-def _finished(study: Path) -> list[dict]:
-    try:
-        trials = json.loads((study / "results.json").read_text())["trials"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return []
-    return [t for t in trials if t["state"] != "running"]
 
 
 def _tune(study: Path, jobs: str) -> list[str]:
@@ -36,7 +30,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 90
-        while len(_finished(study)) < 2:  # results.json is rewritten after every trial
+        while len(finished_trials(study)) < 2:  # results.json is rewritten after every trial
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no two trials finished in 90 s"
             time.sleep(0.05)
@@ -44,7 +38,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.communicate()
-    before = {t["number"]: t for t in _finished(study)}
+    before = {t["number"]: t for t in finished_trials(study)}
     assert 2 <= len(before) < 6
 
     out = subprocess.run(

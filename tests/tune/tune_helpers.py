@@ -32,3 +32,12 @@ def by_state(study: Path) -> dict[str, list[dict[str, Any]]]:
     for trial in results(study)["trials"]:
         groups.setdefault(trial["state"], []).append(trial)
     return groups
+
+
+def finished_trials(study: Path) -> list[dict[str, Any]]:
+    """The finished trials results.json lists now ([] while it is not written yet)."""
+    try:
+        trials: list[dict[str, Any]] = json.loads((study / "results.json").read_text())["trials"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    return [t for t in trials if t["state"] != "running"]

@@ -126,8 +126,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--storage",
-        choices=("journal", "sqlite"),
-        help="Optuna journal file or SQLite database (default: what DIR holds, else journal)",
+        type=_storage,
+        metavar="journal|sqlite|URL",
+        help="where the study is kept: an Optuna journal file or a SQLite database in DIR, or "
+        "a database server, postgresql://USER:PASSWORD@HOST[:PORT]/DB or mysql://... (what "
+        "Optuna advises for workers on several hosts; needs its driver, e.g. psycopg2) "
+        "(default: what DIR holds, else journal)",
     )
     where.add_argument(
         "--jobs",
@@ -170,6 +174,18 @@ def _require(module: str) -> None:
             f"layerwise tune needs the optional package {module.split('.')[0]}, which is not "
             f"installed; install it with: {INSTALL_HINT}"
         ) from None
+
+
+def _storage(text: str) -> str:
+    """``--storage``'s type: journal, sqlite or a PostgreSQL/MySQL URL."""
+    from layerwise.tune.database import is_database_url
+
+    if text in ("journal", "sqlite") or is_database_url(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected journal, sqlite or a database URL (postgresql://... or mysql://...), got "
+        f"{text!r}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

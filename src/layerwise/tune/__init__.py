@@ -2,7 +2,7 @@
 
 - :mod:`~layerwise.tune.space`: search spaces from flags or a TOML file;
 - :mod:`~layerwise.tune.study`: the Optuna study (storage in the study folder, samplers,
-  pruning, resuming);
+  pruning, resuming); :mod:`~layerwise.tune.database`: a database server's URL as storage;
 - :mod:`~layerwise.tune.trial`: one trial, trained exactly like ``layerwise train``;
 - :mod:`~layerwise.tune.executors`: trials in this process or on a Dask cluster;
 - :mod:`~layerwise.tune.search`: the loop that asks, runs and records trials;

@@ -90,7 +90,7 @@ def make_plan(args: Any) -> Plan:
     folder = Path(args.study)
     _check_folder(folder)
     try:
-        storage = resolve_storage(folder, args.storage)
+        storage, study_name = resolve_storage(folder, args.storage)
     except StudyError as e:
         raise PlanError(str(e)) from None
     pruner: dict[str, Any] = (
@@ -108,6 +108,7 @@ def make_plan(args: Any) -> Plan:
         sampler_seed=args.sampler_seed,
         pruner=pruner,
         storage=storage,
+        study_name=study_name,
     )
     return Plan(config, target, grid_size, args.jobs, args.scheduler, args.retrain_best)
 

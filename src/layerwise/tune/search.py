@@ -60,7 +60,7 @@ def summary(config: StudyConfig, study: optuna.Study, target: int) -> dict[str, 
         "hidden_layers": config.hidden_layers,
         "sampler": config.sampler,
         "pruner": config.pruner,
-        "storage": config.storage,
+        "storage": config.storage_name,
         "target_trials": target,
         "best": None
         if best is None

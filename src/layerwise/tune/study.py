@@ -6,7 +6,12 @@ share, at the same path):
 
 - ``journal.log``: Optuna's JournalStorage (an append-only log with a file lock; safe across
   processes; the default), or
-- ``study.db``: SQLite through Optuna's RDBStorage (``--storage sqlite``).
+- ``study.db``: SQLite through Optuna's RDBStorage (``--storage sqlite``); or
+- a database server, ``--storage postgresql://USER:PASSWORD@HOST/DB`` (or ``mysql://...``,
+  any SQLAlchemy URL of those two): Optuna's RDBStorage there, which is what Optuna advises for
+  processes on several hosts. The folder then keeps ``database.json`` (the URL without its
+  password, and the study's own name in that database, so several study folders can share
+  one database); a rerun gives the same ``--storage URL`` again.
 
 Running the same command again resumes: finished trials (complete, pruned or failed) stay as
 they are and are not run again; a trial that was running when the last run was killed is run
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,10 +42,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from layerwise.errors import LayerwiseError
+from layerwise.tune.database import is_database_url, redact_url
 from layerwise.tune.space import SearchSpace
 
 STUDY_NAME = "layerwise"
-STORAGE_FILES = {"journal": "journal.log", "sqlite": "study.db"}
+#: The file a study folder keeps for each kind of storage (a database: where it is).
+STORAGE_FILES = {"journal": "journal.log", "sqlite": "study.db", "database": "database.json"}
+
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("median", "none")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -69,7 +78,8 @@ class StudyConfig:
     sampler: str = "grid"
     sampler_seed: int = 0
     pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
-    storage: str = "journal"
+    storage: str = "journal"  # journal, sqlite, or a database server's URL
+    study_name: str = STUDY_NAME  # the study's name in its storage (its own in a database)
 
     def identity(self) -> dict[str, Any]:
         """The settings a rerun must repeat to continue this study."""
@@ -88,9 +98,23 @@ class StudyConfig:
         return recipe_from_flags({**flag_texts(self.train_argv), **searched})
 
     def storage_spec(self) -> dict[str, str]:
-        """What a worker needs to open the storage (plain JSON, sent to other processes)."""
-        path = (self.folder / STORAGE_FILES[self.storage]).resolve()
-        return {"kind": self.storage, "path": str(path)}
+        """What a worker needs to open the storage (plain JSON, sent to other processes);
+        ``where`` names it in messages and results (a database URL without its password)."""
+        if is_database_url(self.storage):
+            where = redact_url(self.storage)
+            return {
+                "kind": "database",
+                "url": self.storage,
+                "where": where,
+                "study_name": self.study_name,
+            }
+        path = str((self.folder / STORAGE_FILES[self.storage]).resolve())
+        return {"kind": self.storage, "path": path, "where": path, "study_name": self.study_name}
+
+    @property
+    def storage_name(self) -> str:
+        """The storage as results.json records it: journal, sqlite, or the URL unsecretly."""
+        return redact_url(self.storage) if is_database_url(self.storage) else self.storage
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,20 +133,58 @@ def open_storage(spec: dict[str, str]) -> optuna.storages.BaseStorage:
         return optuna.storages.RDBStorage(
             f"sqlite:///{spec['path']}", engine_kwargs={"connect_args": {"timeout": 60}}
         )
-    raise StudyError(f"unknown storage {spec['kind']!r}; expected journal or sqlite")
+    if spec["kind"] == "database":
+        # pool_pre_ping: a connection the server dropped (a restart) is replaced before use.
+        return optuna.storages.RDBStorage(spec["url"], engine_kwargs={"pool_pre_ping": True})
+    raise StudyError(f"unknown storage {spec['kind']!r}; expected journal, sqlite or database")
 
 
-def resolve_storage(folder: Path, requested: str | None) -> str:
-    """The storage kind of a study folder: the one already there, else ``requested`` or journal."""
+def resolve_storage(folder: Path, requested: str | None) -> tuple[str, str]:
+    """(storage, study name) of a study folder: the storage already there, else ``requested``
+    or journal. A database study keeps its name in the folder's database.json; a new one gets
+    a name of its own (the folder's name and a random suffix)."""
     present = [kind for kind, name in STORAGE_FILES.items() if (folder / name).exists()]
+    shown = redact_url(requested) if requested and is_database_url(requested) else requested
     if len(present) > 1:
-        raise StudyError(f"study folder {str(folder)!r} holds both a journal and a SQLite study")
-    if present and requested is not None and requested != present[0]:
         raise StudyError(
-            f"--storage {requested}: study folder {str(folder)!r} already holds a "
+            f"study folder {str(folder)!r} holds more than one study: "
+            f"{', '.join(STORAGE_FILES[k] for k in present)}"
+        )
+    if present == ["database"]:
+        saved = _read_database_file(folder)
+        if not is_database_url(requested):
+            raise StudyError(
+                f"study folder {str(folder)!r} holds a study in the database {saved['url']}; "
+                "give --storage with that URL (and its password) to resume it"
+            )
+        assert requested is not None
+        if redact_url(requested) != saved["url"]:
+            raise StudyError(
+                f"--storage {shown}: study folder {str(folder)!r} holds a study in the "
+                f"database {saved['url']}"
+            )
+        return requested, saved["study_name"]
+    kind = "database" if is_database_url(requested) else requested
+    if present and requested is not None and kind != present[0]:
+        raise StudyError(
+            f"--storage {shown}: study folder {str(folder)!r} already holds a "
             f"{present[0]} study ({STORAGE_FILES[present[0]]})"
         )
-    return present[0] if present else (requested or "journal")
+    if is_database_url(requested):
+        assert requested is not None
+        return requested, f"layerwise-{folder.name}-{uuid.uuid4().hex[:12]}"
+    return (present[0] if present else (requested or "journal")), STUDY_NAME
+
+
+def _read_database_file(folder: Path) -> dict[str, str]:
+    path = folder / STORAGE_FILES["database"]
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict) or not {"url", "study_name"} <= set(saved):
+            raise ValueError("expected the keys url and study_name")
+    except (OSError, ValueError) as e:
+        raise StudyError(f"{str(path)!r} is damaged ({e}); it says where the study is") from None
+    return {"url": str(saved["url"]), "study_name": str(saved["study_name"])}
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
@@ -183,26 +245,40 @@ def open_study(config: StudyConfig) -> tuple[optuna.Study, int]:
     Raises :class:`StudyError` when the folder holds a study made with other settings.
     """
     recover_journal(config)
-    path = config.storage_spec()["path"]
+    spec = config.storage_spec()
+    path = spec["where"]
     try:
         # Reading the storage replays it: a file that is not a study (random bytes as
         # study.db, a line of garbage in journal.log) fails here, deep in Optuna or SQLite.
-        storage = open_storage(config.storage_spec())
+        storage = open_storage(spec)
         names = optuna.get_all_study_names(storage)
     except StudyError:
         raise
     except Exception as e:  # the third-party parsers' own errors: one line for the user
         detail = " ".join(str(e).split())[:200]
+        if spec["kind"] == "database":
+            raise StudyError(
+                f"cannot open the study database {path} ({type(e).__name__}: {detail}); is "
+                "the server running, reachable from here, and its driver installed?"
+            ) from None
         raise StudyError(
             f"the study storage {path!r} cannot be read ({type(e).__name__}: {detail}); it is "
             "damaged or not an Optuna study: move it away to start a new study there"
         ) from None
+    if spec["kind"] == "database":
+        from layerwise.io import write_json
+
+        # Before the study is made: a run killed right after leaves no study without a name.
+        write_json(
+            config.folder / STORAGE_FILES["database"],
+            {"url": path, "study_name": config.study_name},
+        )
     sampler = make_sampler(config.sampler, config.sampler_seed)
     pruner = make_pruner(config.pruner)
     identity = config.identity()
-    if STUDY_NAME in names:
+    if config.study_name in names:
         study = optuna.load_study(
-            study_name=STUDY_NAME, storage=storage, sampler=sampler, pruner=pruner
+            study_name=config.study_name, storage=storage, sampler=sampler, pruner=pruner
         )
         saved = study.user_attrs.get(IDENTITY_ATTR)
         # None: the last run was killed between making the study and recording its settings.
@@ -214,7 +290,7 @@ def open_study(config: StudyConfig) -> tuple[optuna.Study, int]:
             )
     else:
         study = optuna.create_study(
-            study_name=STUDY_NAME,
+            study_name=config.study_name,
             storage=storage,
             sampler=sampler,
             pruner=pruner,

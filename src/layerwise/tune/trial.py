@@ -67,7 +67,7 @@ def _cached_study(storage: dict[str, str], pruner: dict[str, Any]) -> Any:
     if key not in _STUDIES:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _STUDIES[key] = optuna.load_study(
-            study_name=STUDY_NAME,
+            study_name=storage.get("study_name", STUDY_NAME),
             storage=open_storage(storage),
             sampler=optuna.samplers.RandomSampler(),  # workers report; they never sample
             pruner=make_pruner(pruner),
