@@ -113,7 +113,8 @@ def load_dataset(
         else:
             # All 10,000 official test images (the seed's get_CIFAR10_data() keeps its first
             # 1,000): a test accuracy on 1,000 images has a standard error of 1.5 points.
-            n_train, n_val = splits or (49_000, 1_000)  # get_CIFAR10_data's own defaults
+            info = dataset_info(name)
+            n_train, n_val = splits or (info.trainable - info.default_val, info.default_val)
             data.update(
                 get_CIFAR10_data(
                     num_training=n_train,

@@ -94,13 +94,13 @@ class PixelScaling:
                 f"{self.dataset} files' range); image {i} has {float(rows[i, j])!r}",
                 "input",
             )
-        if self.mean is not None:
-            # As the loader does: the mean rounded to the data's type, subtracted there.
-            out = rows.astype(dtype)
-            out -= self.mean.reshape(-1).astype(dtype)
-            return out
+        # As the loaders do it: cast once, then scale in the data's type (the mean rounded to
+        # that type first), so the rows match the loader's bit for bit.
         out = rows.astype(dtype)
-        out /= self.max_pixel
+        if self.mean is not None:
+            out -= self.mean.reshape(-1).astype(dtype)
+        else:
+            out /= self.max_pixel
         return out
 
     # ----------------------------------------------------------------------------------------
