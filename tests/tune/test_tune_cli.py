@@ -146,3 +146,47 @@ def test_a_damaged_study_storage_is_one_clean_line(tmp_path: Path, damage: str) 
     assert rc == 2 and "Traceback" not in out + err
     assert err.startswith("layerwise: error: the study storage ") and err.count("\n") == 1
     assert "cannot be read" in err
+
+
+#: /proc/self/mountinfo lines (the kernel's format): a local root, an NFS home, a tmpfs.
+MOUNTINFO = """\
+22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+35 22 0:33 / /home rw,relatime shared:9 - nfs4 fileserver:/export/home rw,vers=4.2
+36 35 0:34 / /home/ann/scratch rw - tmpfs tmpfs rw
+40 22 0:40 / /mnt/my\\040disk rw - fuse.sshfs me@host:/data rw
+"""
+
+
+def test_the_file_system_of_a_path_is_read_from_mountinfo() -> None:
+    from layerwise.tune.plan import file_system_type
+
+    cases = {
+        "/": "ext4",
+        "/srv/studies": "ext4",
+        "/home": "nfs4",
+        "/home/ann/study": "nfs4",
+        "/home/ann/scratch/study": "tmpfs",
+        "/homework": "ext4",  # a prefix of the name is not the mount point
+        "/mnt/my disk/s": "fuse.sshfs",
+    }
+    for path, kind in cases.items():
+        assert file_system_type(Path(path), MOUNTINFO) == kind, path
+
+
+def test_a_journal_on_a_network_file_system_is_refused() -> None:
+    from layerwise.tune.plan import PlanError, check_local_file_system
+
+    for storage in ("journal", "sqlite"):
+        with pytest.raises(PlanError) as e:
+            check_local_file_system(Path("/home/ann/study"), storage, MOUNTINFO)
+        assert "network file system (nfs4)" in str(e.value) and storage in str(e.value)
+        assert "--storage postgresql://" in str(e.value)
+    check_local_file_system(Path("/home/ann/scratch/study"), "journal", MOUNTINFO)  # tmpfs
+
+
+def test_the_grace_period_must_be_a_number_of_seconds(tmp_path: Path) -> None:
+    for text in ("0", "-3", "nan", "inf", "soon"):
+        rc, out, err = run_tune(
+            "--grid", "lr=0.5", "--grace-period", text, "--study", str(tmp_path)
+        )
+        assert rc == 2 and out == "" and "--grace-period" in err and repr(text) in err, err

@@ -1,9 +1,7 @@
 """``layerwise tune --storage postgresql://...``: a study kept in a real PostgreSQL server.
 
-The server is PostgreSQL itself, from the ``pgserver`` wheel (which bundles its binaries),
-started here in a temporary folder, listening on a unix socket only, and stopped after the
-module; never a mock, never SQLite in its place. Without pgserver these tests skip locally and
-fail under CI (``CI=true``), where ``[dev]`` installs it.
+The server is PostgreSQL itself, from the ``pgserver`` wheel (the ``postgres`` fixture of
+conftest.py); never a mock, never SQLite in its place.
 """
 
 from __future__ import annotations
@@ -14,12 +12,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from tune_helpers import TINY, by_state, finished_trials, results, run_tune
+from tune_helpers import (
+    TINY,
+    by_state,
+    finished_trials,
+    postgres_url,
+    results,
+    run_tune,
+    trials_in_database,
+)
 
 import layerwise
 
@@ -28,43 +32,8 @@ GRID = ["--grid", "lr=0.5,0.3", "--grid", "hidden=16,24", "--pruner", "none", "-
 SHORT = ["--epochs", "2"]
 
 
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))
-    try:
-        import pgserver
-        import psycopg2  # noqa: F401  (the driver the URLs below name)
-    except ImportError as e:
-        if _under_ci():
-            pytest.fail(f"pgserver and psycopg2 are part of [dev]: {e}")
-        pytest.skip(f"no PostgreSQL for the tests: {e}")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-def _url(server: Any) -> str:
-    """The server's URL for SQLAlchemy's psycopg2 driver (user postgres, its unix socket)."""
-    uri: str = server.get_uri()
-    return uri.replace("postgresql://", "postgresql+psycopg2://", 1)
-
-
-def _trials_in_database(url: str, folder: Path) -> list[Any]:
-    import optuna
-
-    name = json.loads((folder / "database.json").read_text())["study_name"]
-    storage = optuna.storages.RDBStorage(url)
-    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-
-
 def test_a_grid_study_in_postgresql_completes_and_resumes(postgres: Any, tmp_path: Path) -> None:
-    url, study = _url(postgres), tmp_path / "study"
+    url, study = postgres_url(postgres), tmp_path / "study"
     rc, out, err = run_tune(*GRID, *SHORT, "--study", str(study), "--storage", url)
     assert rc == 0, err
     assert len(by_state(study)["complete"]) == 4
@@ -73,7 +42,7 @@ def test_a_grid_study_in_postgresql_completes_and_resumes(postgres: Any, tmp_pat
     assert kept["study_name"].startswith("layerwise-study-")
     assert results(study)["storage"] == kept["url"]
     assert not (study / "journal.log").exists() and not (study / "study.db").exists()
-    trials = _trials_in_database(url, study)
+    trials = trials_in_database(url, study)
     assert [t.number for t in trials] == [0, 1, 2, 3]
     points = {(t.params["lr"], int(t.params["hidden"])) for t in trials}
     assert points == {(0.5, 16), (0.5, 24), (0.3, 16), (0.3, 24)}  # each grid point once
@@ -81,11 +50,11 @@ def test_a_grid_study_in_postgresql_completes_and_resumes(postgres: Any, tmp_pat
     rc, out, err = run_tune(*GRID, *SHORT, "--study", str(study), "--storage", url)
     assert rc == 0, err
     assert not [line for line in out.splitlines() if line.startswith("Tested ")]
-    assert len(_trials_in_database(url, study)) == 4  # nothing trained again
+    assert len(trials_in_database(url, study)) == 4  # nothing trained again
 
 
 def test_a_database_study_needs_its_url_again(postgres: Any, tmp_path: Path) -> None:
-    url, study = _url(postgres), tmp_path / "study"
+    url, study = postgres_url(postgres), tmp_path / "study"
     rc, _, err = run_tune(*GRID[:2], *GRID[4:], *TINY, "--study", str(study), "--storage", url)
     assert rc == 0, err
     for argv, words in (
@@ -99,7 +68,7 @@ def test_a_database_study_needs_its_url_again(postgres: Any, tmp_path: Path) -> 
 
 
 def test_two_study_folders_share_one_database(postgres: Any, tmp_path: Path) -> None:
-    url = _url(postgres)
+    url = postgres_url(postgres)
     for name, grid in (("a", "lr=0.5"), ("b", "lr=0.5,0.2")):
         rc, _, err = run_tune(
             "--grid", grid, *TINY, "--study", str(tmp_path / name), "--storage", url
@@ -107,7 +76,7 @@ def test_two_study_folders_share_one_database(postgres: Any, tmp_path: Path) -> 
         assert rc == 0, err
     names = {json.loads((tmp_path / n / "database.json").read_text())["study_name"] for n in "ab"}
     assert len(names) == 2
-    assert [len(_trials_in_database(url, tmp_path / n)) for n in "ab"] == [1, 2]
+    assert [len(trials_in_database(url, tmp_path / n)) for n in "ab"] == [1, 2]
 
 
 def test_storage_errors_are_one_line_and_keep_the_password(tmp_path: Path) -> None:
@@ -132,7 +101,7 @@ def test_storage_errors_are_one_line_and_keep_the_password(tmp_path: Path) -> No
 def test_a_killed_driver_resumes_from_the_database(postgres: Any, tmp_path: Path) -> None:
     """kill -9 of ``layerwise tune`` mid-study, then the same command: the finished trials are
     kept in PostgreSQL and not trained again, the others are."""
-    url, study = _url(postgres), tmp_path / "study"
+    url, study = postgres_url(postgres), tmp_path / "study"
     grid = ["--grid", "lr=0.5,0.4,0.3", "--grid", "hidden=32,48", "--epochs", "40"]
     argv = [sys.executable, "-m", "layerwise", "tune", *grid, "--pruner", "none", "--jobs", "1"]
     argv += ["--study", str(study), "--storage", url]
@@ -156,6 +125,7 @@ def test_a_killed_driver_resumes_from_the_database(postgres: Any, tmp_path: Path
     assert f"Resuming: {before} of 6 trials finished earlier" in out.stdout
     trained = [line for line in out.stdout.splitlines() if line.startswith("Tested ")]
     assert len(trained) == 6 - before
-    trials = _trials_in_database(url, study)
-    assert [t.number for t in trials] == list(range(6))
-    assert all(t.state.name == "COMPLETE" for t in trials)
+    trials = trials_in_database(url, study)
+    shown = [(t.number, t.state.name, t.params, t.user_attrs.get("run")) for t in trials]
+    assert [t.number for t in trials] == list(range(6)), shown
+    assert all(t.state.name == "COMPLETE" for t in trials), shown

@@ -41,3 +41,18 @@ def finished_trials(study: Path) -> list[dict[str, Any]]:
     except (FileNotFoundError, json.JSONDecodeError):
         return []
     return [t for t in trials if t["state"] != "running"]
+
+
+def postgres_url(server: Any) -> str:
+    """A pgserver's URL for SQLAlchemy's psycopg2 driver (user postgres, its unix socket)."""
+    uri: str = server.get_uri()
+    return uri.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def trials_in_database(url: str, folder: Path) -> list[Any]:
+    """The trials of the study that ``folder``'s database.json names, read from the server."""
+    import optuna
+
+    name = json.loads((folder / "database.json").read_text())["study_name"]
+    storage = optuna.storages.RDBStorage(url)
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)

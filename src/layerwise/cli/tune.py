@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from layerwise.cli._common import UsageError, add_recipe_options, int_at_least
+from layerwise.tune.reports import GRACE_SECONDS
 
 if TYPE_CHECKING:
     from layerwise.tune.plan import Plan
@@ -143,8 +144,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     where.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="run trials on an existing Dask cluster (e.g. tcp://127.0.0.1:8786); DIR and "
-        "the data must be at the same paths on its workers",
+        help="run trials on an existing Dask cluster (e.g. tcp://10.0.0.5:8786); its workers "
+        "need layerwise installed, not DIR nor the data: this process ships the arrays and "
+        "alone writes the study",
+    )
+    where.add_argument(
+        "--grace-period",
+        type=_seconds,
+        default=GRACE_SECONDS,
+        metavar="SECONDS",
+        help="a running trial whose worker sends nothing for this long (frozen, cut off) is "
+        "recorded as failed and retried on another worker, up to twice",
     )
     where.add_argument(
         "--retrain-best",
@@ -174,6 +184,17 @@ def _require(module: str) -> None:
             f"layerwise tune needs the optional package {module.split('.')[0]}, which is not "
             f"installed; install it with: {INSTALL_HINT}"
         ) from None
+
+
+def _seconds(text: str) -> float:
+    """``--grace-period``'s type: a number of seconds, at least 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 1 or value == float("inf"):  # also NaN
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 1, got {text!r}")
+    return value
 
 
 def _storage(text: str) -> str:
@@ -224,7 +245,7 @@ def _run(plan: Plan) -> int:
             print(_header(plan, finished, rerun), flush=True)
             if finished < target or rerun:
                 try:
-                    executor = make_executor(plan.jobs, plan.scheduler)
+                    executor = make_executor(plan.jobs, plan.scheduler, config.grace_period)
                 except ExecutorError as e:
                     raise UsageError(str(e)) from None
                 print(f"Running trials on {executor.description}", flush=True)

@@ -8,9 +8,14 @@ the sampler learns from finished trials and a killed run loses only the trials i
 - :class:`DaskExecutor`: ``--jobs N`` starts a ``LocalCluster`` of N worker processes on
   127.0.0.1 (one thread each, BLAS limited to one thread, so N trials share the cores without
   oversubscribing them); ``--scheduler ADDRESS`` uses an existing cluster instead. Both are the
-  same code: local parallelism is a cluster that happens to be on this machine. Each worker
-  process loads the dataset once and keeps it for all the trials it runs (see
-  :data:`layerwise.tune.trial._DATA`).
+  same code: local parallelism is a cluster that happens to be on this machine.
+
+Workers need no shared file system: this process loads the dataset once and ships the arrays
+to every worker (``client.scatter(broadcast=True)``; each keeps them for all its trials), and
+the trials' reports come back to this process (:mod:`layerwise.tune.reports`), the only one
+that opens the study's storage. A trial whose worker dies is run again by Dask elsewhere; one
+that goes silent for the grace period, or that Dask gives up on, comes back ``lost``, and the
+search records it failed and retries it (:mod:`layerwise.tune.search`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import signal
 from typing import Any, Protocol
 
 from layerwise.errors import LayerwiseError
-from layerwise.tune.trial import run_trial
+from layerwise.recipe import Recipe
+from layerwise.tune.reports import GRACE_SECONDS, LocalLink, ReportDesk
+from layerwise.tune.trial import cached_data, data_key, error_text, run_trial
 
 #: Environment of LocalCluster workers: one BLAS/OpenMP thread per worker process.
 SINGLE_THREAD_ENV = {
@@ -70,11 +77,17 @@ class ExecutorError(LayerwiseError, RuntimeError):
     """The cluster cannot be started or reached."""
 
 
+class SetupError(LayerwiseError, RuntimeError):
+    """A trial could not even start (e.g. the dataset is missing): the search stops."""
+
+
 class Executor(Protocol):
     slots: int
     description: str
 
-    def submit(self, spec: dict[str, Any]) -> None: ...
+    def start(self, study: Any) -> None: ...
+
+    def submit(self, spec: dict[str, Any], recipe: Recipe | None, trial: Any) -> None: ...
 
     def next_result(self) -> dict[str, Any]: ...
 
@@ -96,13 +109,18 @@ class InlineExecutor:
     description = "this process (--jobs 1)"
 
     def __init__(self) -> None:
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[dict[str, Any], Any]] = collections.deque()
+        self._study: Any = None
 
-    def submit(self, spec: dict[str, Any]) -> None:
-        self._queue.append(spec)
+    def start(self, study: Any) -> None:
+        self._study = study
+
+    def submit(self, spec: dict[str, Any], recipe: Recipe | None, trial: Any) -> None:
+        self._queue.append((spec, trial))
 
     def next_result(self) -> dict[str, Any]:
-        return run_trial(self._queue.popleft())
+        spec, trial = self._queue.popleft()
+        return run_trial(spec, link=LocalLink(trial))
 
     def close(self) -> None:
         self._queue.clear()
@@ -111,7 +129,9 @@ class InlineExecutor:
 class DaskExecutor:
     """Runs trials as tasks on a Dask cluster: a new local one, or one at ``scheduler``."""
 
-    def __init__(self, jobs: int | None = None, scheduler: str | None = None) -> None:
+    def __init__(
+        self, jobs: int | None = None, scheduler: str | None = None, grace: float = GRACE_SECONDS
+    ) -> None:
         import dask
         from distributed import Client, LocalCluster, as_completed
 
@@ -148,25 +168,91 @@ class DaskExecutor:
             self.close()
             raise ExecutorError(f"{self.description} has no workers")
         self.slots = jobs or threads
+        self.grace = grace
+        self.desk: ReportDesk | None = None
         self._futures: Any = as_completed()
-        self._numbers: dict[Any, int] = {}
+        self._in_flight: dict[Any, dict[str, Any]] = {}  # future key -> spec
+        self._by_number: dict[int, Any] = {}  # trial number -> future
+        self._lost: dict[int, str] = {}  # trial number -> why it was declared lost
+        self._data: dict[tuple[Any, ...], Any] = {}  # data key -> the scattered arrays
 
-    def submit(self, spec: dict[str, Any]) -> None:
-        future = self.client.submit(run_trial, spec, pure=False)
-        self._numbers[future.key] = spec["number"]
+    def start(self, study: Any) -> None:
+        self.desk = ReportDesk(study, self.grace, on_lost=self._declare_lost, started=self._started)
+
+    def _started(self) -> dict[int, str]:
+        """The desk's thread: the trials whose tasks the scheduler has given to a worker, by
+        number: that worker's address."""
+        where = {str(k): w for w, tasks in self.client.processing().items() for k in tasks}
+        return {
+            spec["number"]: where[str(key)]
+            for key, spec in list(self._in_flight.items())
+            if str(key) in where
+        }
+
+    def _arrays(self, recipe: Recipe) -> Any:
+        """The recipe's arrays on the workers: loaded here and scattered once per key."""
+        key = data_key(recipe)
+        future = self._data.get(key)
+        if future is None or future.status != "finished":  # new, or lost with its workers
+            try:
+                data = cached_data(recipe)
+            except Exception as e:  # every trial would fail the same way
+                raise SetupError(error_text(e)) from None
+            # One future for the whole dict (a dict given as such scatters each array apart).
+            self._data[key] = self.client.scatter([data], broadcast=True, hash=False)[0]
+        return self._data[key]
+
+    def submit(self, spec: dict[str, Any], recipe: Recipe | None, trial: Any) -> None:
+        """Send the trial ``spec`` (its Optuna ``trial`` takes the reports) to the cluster."""
+        assert self.desk is not None, "start() first"
+        spec = {**spec, "link": self.desk.link_spec(spec["trial_id"])}
+        data = None if recipe is None else self._arrays(recipe)
+        placement: dict[str, Any] = {}
+        if self.desk.suspects:  # keep retries off a worker that went silent
+            healthy = [w for w in self.client.scheduler_info()["workers"]]
+            healthy = [w for w in healthy if w not in self.desk.suspects]
+            if healthy:
+                placement = {"workers": healthy, "allow_other_workers": False}
+        self.desk.watch(trial)
+        future = self.client.submit(run_trial, spec, data, pure=False, **placement)
+        self._in_flight[future.key] = spec
+        self._by_number[spec["number"]] = future
         self._futures.add(future)
+
+    def _declare_lost(self, number: int, reason: str) -> None:
+        """The desk's thread: stop waiting for trial ``number``; its result will say why."""
+        self._lost[number] = reason
+        future = self._by_number.get(number)
+        if future is not None:
+            future.cancel()
 
     def next_result(self) -> dict[str, Any]:
         future = next(self._futures)
-        number = self._numbers.pop(future.key)
-        try:
-            result: dict[str, Any] = future.result()
-        except Exception as e:  # the worker died (e.g. out of memory) or the task was lost
-            result = {"number": number, "state": "fail", "value": None, "epochs": 0}
-            result["error"] = f"{type(e).__name__} on the cluster: {e}"
-        return result
+        spec = self._in_flight.pop(future.key)
+        number = spec["number"]
+        self._by_number.pop(number, None)
+        assert self.desk is not None
+        worker = self.desk.worker_of(spec["trial_id"])
+        self.desk.forget(spec["trial_id"])
+        lost = self._lost.pop(number, None)
+        if lost is None:
+            try:
+                result: dict[str, Any] = future.result()
+                return result
+            except Exception as e:  # Dask gave up on it: its workers kept dying, or it is gone
+                lost = f"lost: {error_text(e)} on the cluster"
+        return {
+            "number": number,
+            "state": "lost",
+            "value": None,
+            "error": lost,
+            "epochs": 0,
+            "worker": worker,
+        }
 
     def close(self) -> None:
+        if self.desk is not None:
+            self.desk.close()
         self.client.close()
         self._close_cluster()
 
@@ -176,8 +262,10 @@ class DaskExecutor:
             self._cluster = None
 
 
-def make_executor(jobs: int | None, scheduler: str | None) -> Executor:
+def make_executor(
+    jobs: int | None, scheduler: str | None, grace: float = GRACE_SECONDS
+) -> Executor:
     """Inline for one local job; a Dask cluster otherwise (``jobs`` None: one per core)."""
     if scheduler is None and (jobs or default_jobs()) == 1:
         return InlineExecutor()
-    return DaskExecutor(jobs, scheduler)
+    return DaskExecutor(jobs, scheduler, grace)

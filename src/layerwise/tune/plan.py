@@ -17,6 +17,7 @@ from typing import Any
 
 from layerwise.errors import ConfigError, LayerwiseError
 from layerwise.models import DEFAULT_HIDDEN
+from layerwise.tune.database import is_database_url
 from layerwise.tune.space import (
     UNITS,
     SearchSpace,
@@ -109,8 +110,72 @@ def make_plan(args: Any) -> Plan:
         pruner=pruner,
         storage=storage,
         study_name=study_name,
+        grace_period=args.grace_period,
     )
+    if not is_database_url(storage):
+        check_local_file_system(folder, storage)
     return Plan(config, target, grid_size, args.jobs, args.scheduler, args.retrain_best)
+
+
+#: File systems that other hosts may write too, where Optuna's file locks do not hold:
+#: journal lines lost or torn (optuna #5138), SQLite "database is locked" (#820, #4994).
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "gpfs",
+        "beegfs",
+        "afs",
+        "fuse.sshfs",
+        "fuse.glusterfs",
+        "fuse.cephfs",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "fuse.juicefs",
+        "fuse.rclone",
+    }
+)
+
+
+def file_system_type(path: Path, mountinfo: str | None = None) -> str | None:
+    """The type of the file system ``path`` is on, from ``/proc/self/mountinfo`` (Linux);
+    None where that cannot be read."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
+        except OSError:
+            return None
+    target = str(path.resolve())
+    best, kind = -1, None
+    for line in mountinfo.splitlines():
+        # ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER_OPTIONS
+        fields = line.split()
+        if "-" not in fields or len(fields) < 5:
+            continue
+        point = fields[4].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, kind = len(point), fields[fields.index("-") + 1]
+    return kind
+
+
+def check_local_file_system(folder: Path, storage: str, mountinfo: str | None = None) -> None:
+    """A journal or SQLite study must be on this host's own disk: refuse a network one."""
+    kind = file_system_type(folder, mountinfo)  # resolve() also works for a folder to be made
+    if kind in NETWORK_FILE_SYSTEMS:
+        raise PlanError(
+            f"--study {str(folder)!r} is on a network file system ({kind}), where the {storage} "
+            "storage's file lock does not hold across hosts; put the study folder on a local "
+            "disk (only this process writes it; workers never need it), or keep the study in "
+            "a database server: --storage postgresql://USER:PASSWORD@HOST/DB"
+        )
 
 
 def _space(args: Any) -> SearchSpace:

@@ -1,7 +1,8 @@
 """The search loop: ask the study for trials, run them on an executor, record what they did.
 
 This process is the only one that asks the study for new trials and tells it their outcomes;
-workers only report per-epoch accuracies and ask whether to prune. Keeping the sampler in one
+workers only report per-epoch accuracies (through :mod:`layerwise.tune.reports`), and this
+process records them and answers whether to prune. Keeping the sampler in one
 place means no two workers can draw the same grid point, and a trial is recorded as finished
 only when its outcome is in the storage: a run killed at any moment loses at most the trials
 in flight, which the next run finds still marked running and runs again.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,16 +21,28 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from layerwise.errors import ConfigError, LayerwiseError
-from layerwise.tune.executors import Executor
+from layerwise.errors import ConfigError
+from layerwise.tune.database import persist
+from layerwise.tune.executors import Executor, SetupError
 from layerwise.tune.report import TRIAL_ATTRS, progress_line, tested_line, write_results
-from layerwise.tune.study import FINISHED, StudyConfig, stale_trials, suggest_all, waiting_trials
+from layerwise.tune.study import (
+    StudyConfig,
+    can_retry,
+    counted_trials,
+    retry_trial,
+    stale_trials,
+    suggest_all,
+    waiting_trials,
+)
 
-_STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}
+__all__ = ["SearchOutcome", "SetupError", "best_trial", "run_search", "summary"]
 
-
-class SetupError(LayerwiseError, RuntimeError):
-    """A trial could not even start (e.g. the dataset is missing): the search stops."""
+_STATES = {
+    "complete": TrialState.COMPLETE,
+    "pruned": TrialState.PRUNED,
+    "fail": TrialState.FAIL,
+    "lost": TrialState.FAIL,
+}
 
 
 @dataclass
@@ -41,7 +55,7 @@ class SearchOutcome:
 
 
 def _counts(study: optuna.Study) -> Counter[str]:
-    return Counter(t.state.name.lower() for t in study.get_trials(deepcopy=False, states=FINISHED))
+    return Counter(t.state.name.lower() for t in counted_trials(study))
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
@@ -89,41 +103,47 @@ def run_search(
     space = config.space
     run = int(study.user_attrs.get("runs", 0)) + 1
     study.set_user_attr("runs", run)
-    rerun: list[Trial] = [Trial(study, t._trial_id) for t in stale_trials(study)]
     in_flight: dict[int, tuple[Trial, dict[str, Any]]] = {}
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished = len(counted_trials(study))
+    executor.start(study)
     start = time.perf_counter()
     ran = 0
 
     def next_trial() -> Trial | None:
-        if rerun:
-            return rerun.pop(0)
+        # A trial running in the storage that this run does not hold: left by a killed run,
+        # or an ask whose answer was lost (the database went away after it had marked the
+        # trial running). It runs (again) first, under its own number.
+        orphans = [t for t in stale_trials(study) if t.number not in in_flight]
+        if orphans:
+            return Trial(study, orphans[0]._trial_id)
         if finished + len(in_flight) >= target:
             return None
         if config.sampler == "grid" and waiting_trials(study) == 0:
             return None  # every grid point is finished or running
-        return study.ask()
+        with warnings.catch_warnings():  # heartbeats are ours, not Study.optimize's
+            warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+            return study.ask()
 
-    records = write_results(
-        config.folder, study.get_trials(), space, summary(config, study, target)
-    )
+    def save() -> list[dict[str, Any]]:
+        return write_results(
+            config.folder, study.get_trials(), space, summary(config, study, target)
+        )
+
+    records = persist("writing the results", save)
     while True:
         while len(in_flight) < executor.slots:
-            trial = next_trial()
+            trial = persist("asking for a trial", next_trial)
             if trial is None:
                 break
-            params = suggest_all(trial, space)
-            spec: dict[str, Any] = {
-                "number": trial.number,
-                "trial_id": trial._trial_id,
-                "storage": config.storage_spec(),
-                "pruner": config.pruner,
-            }
+            params = persist("drawing a trial's values", suggest_all, trial, space)
+            spec: dict[str, Any] = {"number": trial.number, "trial_id": trial._trial_id}
+            recipe = None
             try:
-                spec["recipe"] = config.recipe_for(params).to_dict()
+                recipe = config.recipe_for(params)
+                spec["recipe"] = recipe.to_dict()
             except ConfigError as e:  # e.g. a searched model that the fixed hidden sizes misfit
                 spec["recipe_error"] = f"{type(e).__name__}: {e}"
-            executor.submit(spec)
+            executor.submit(spec, recipe, trial)
             in_flight[trial.number] = (trial, params)
         if not in_flight:
             break
@@ -132,24 +152,42 @@ def run_search(
         if result["state"] == "setup_error":
             # Left running: the next run (with the data in place) runs it again.
             raise SetupError(result["error"])
-        _tell(study, trial, result, run)
-        finished += 1
+        if persist(f"recording trial {trial.number}", _record, study, trial, result, run) is None:
+            finished += 1  # a retried trial counts once, when its retry finishes
         ran += 1
         say(tested_line(params, space, result))
-        progress(progress_line(_counts(study), target, time.perf_counter() - start, ran))
-        records = write_results(
-            config.folder, study.get_trials(), space, summary(config, study, target)
-        )
+        counts = persist("counting trials", _counts, study)
+        progress(progress_line(counts, target, time.perf_counter() - start, ran))
+        records = persist("writing the results", save)
     return SearchOutcome(
         _counts(study), ran, time.perf_counter() - start, best_trial(study), records
     )
 
 
+def _record(study: optuna.Study, trial: Trial, result: dict[str, Any], run: int) -> int | None:
+    """Tell the study the trial's outcome; a lost trial is retried as a new one, whose number
+    is returned (None: no retry)."""
+    if result["state"] != "lost":
+        _tell(study, trial, result, run)
+        return None
+    again = can_retry(study, trial._trial_id)
+    error = result["error"]
+    result["error"] += "; retried as a new trial" if again else "; no retry left"
+    _tell(study, trial, result, run)
+    result["error"] = error
+    if not again:
+        return None
+    retry = retry_trial(study, trial._trial_id)
+    result["error"] += f"; retried as trial {retry}"
+    return retry
+
+
 def _tell(study: optuna.Study, trial: Trial, result: dict[str, Any], run: int) -> None:
     attrs = {**result, "run": run}
     for key in TRIAL_ATTRS:
-        if attrs.get(key) is not None:
-            trial.set_user_attr(key, attrs[key])
+        # "error" always: a retry inherits the lost trial's attributes, not its error.
+        if attrs.get(key) is not None or key == "error":
+            trial.set_user_attr(key, attrs.get(key))
     state = _STATES[result["state"]]
     if state == TrialState.COMPLETE:
         study.tell(trial, float(result["value"]))

@@ -1,8 +1,8 @@
 """The Optuna study behind ``layerwise tune``: storage, samplers, pruning, resuming.
 
-One study lives in one folder. Its storage is a file there, which every process that runs
-trials opens itself (so with ``--scheduler`` the folder must be on a file system the workers
-share, at the same path):
+One study lives in one folder. Only the ``layerwise tune`` process opens its storage (the
+trials' reports come to it, :mod:`layerwise.tune.reports`), so with ``--scheduler`` the
+workers need neither the folder nor the database. The storage is a file in the folder:
 
 - ``journal.log``: Optuna's JournalStorage (an append-only log with a file lock; safe across
   processes; the default), or
@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from layerwise.errors import LayerwiseError
 from layerwise.tune.database import is_database_url, redact_url
+from layerwise.tune.reports import BEAT_SECONDS, GRACE_SECONDS
 from layerwise.tune.space import SearchSpace
 
 STUDY_NAME = "layerwise"
@@ -52,6 +54,8 @@ STORAGE_FILES = {"journal": "journal.log", "sqlite": "study.db", "database": "da
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("median", "none")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: How many times a trial lost with its worker is retried (as a new trial each time).
+MAX_RETRIES = 2
 #: The study's user attribute that records its defining settings.
 IDENTITY_ATTR = "layerwise_settings"
 
@@ -80,6 +84,7 @@ class StudyConfig:
     pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
     storage: str = "journal"  # journal, sqlite, or a database server's URL
     study_name: str = STUDY_NAME  # the study's name in its storage (its own in a database)
+    grace_period: float = GRACE_SECONDS  # silence after which a running trial is lost
 
     def identity(self) -> dict[str, Any]:
         """The settings a rerun must repeat to continue this study."""
@@ -97,9 +102,9 @@ class StudyConfig:
         searched = self.space.option_texts(params, self.hidden_layers or 1)
         return recipe_from_flags({**flag_texts(self.train_argv), **searched})
 
-    def storage_spec(self) -> dict[str, str]:
-        """What a worker needs to open the storage (plain JSON, sent to other processes);
-        ``where`` names it in messages and results (a database URL without its password)."""
+    def storage_spec(self) -> dict[str, Any]:
+        """What :func:`open_storage` needs (plain JSON); ``where`` names the storage in
+        messages and results (a database URL without its password)."""
         if is_database_url(self.storage):
             where = redact_url(self.storage)
             return {
@@ -107,6 +112,7 @@ class StudyConfig:
                 "url": self.storage,
                 "where": where,
                 "study_name": self.study_name,
+                "grace": self.grace_period,
             }
         path = str((self.folder / STORAGE_FILES[self.storage]).resolve())
         return {"kind": self.storage, "path": path, "where": path, "study_name": self.study_name}
@@ -122,20 +128,32 @@ class StudyConfig:
 # --------------------------------------------------------------------------------------------
 
 
-def open_storage(spec: dict[str, str]) -> optuna.storages.BaseStorage:
+def open_storage(spec: dict[str, Any]) -> optuna.storages.BaseStorage:
     """The storage described by :meth:`StudyConfig.storage_spec`."""
     if spec["kind"] == "journal":
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         return JournalStorage(JournalFileBackend(spec["path"]))
     if spec["kind"] == "sqlite":
-        # A generous busy timeout: several worker processes report to one SQLite file.
+        # A generous busy timeout: the search and the report desk are two threads.
         return optuna.storages.RDBStorage(
             f"sqlite:///{spec['path']}", engine_kwargs={"connect_args": {"timeout": 60}}
         )
     if spec["kind"] == "database":
         # pool_pre_ping: a connection the server dropped (a restart) is replaced before use.
-        return optuna.storages.RDBStorage(spec["url"], engine_kwargs={"pool_pre_ping": True})
+        # Heartbeats: the driver records one for each trial whose worker is heard from
+        # (layerwise.tune.reports), so a trial left running by a driver that is gone for good
+        # is seen as stale by any Optuna process, and retried by the callback.
+        grace = max(1, round(float(spec.get("grace", GRACE_SECONDS))))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                spec["url"],
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=max(1, round(min(BEAT_SECONDS, grace / 4))),
+                grace_period=grace,
+                heartbeat_stale_trial_callback=_retry_callback(),
+            )
     raise StudyError(f"unknown storage {spec['kind']!r}; expected journal, sqlite or database")
 
 
@@ -299,7 +317,7 @@ def open_study(config: StudyConfig) -> tuple[optuna.Study, int]:
     study.set_user_attr(IDENTITY_ATTR, identity)
     if config.sampler == "grid":
         enqueue_grid(study, config.space)
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished = len(counted_trials(study))
     return study, finished
 
 
@@ -337,7 +355,8 @@ def recover_journal(config: StudyConfig) -> None:
 
 def trial_params(trial: FrozenTrial) -> dict[str, Any]:
     """A trial's parameters, also for a waiting trial (whose values are only enqueued)."""
-    return dict(trial.params) or dict(trial.system_attrs.get("fixed_params", {}))
+    # Both: a run killed between two suggestions leaves a trial with only some params drawn.
+    return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
 
 
 def enqueue_grid(study: optuna.Study, space: SearchSpace) -> int:
@@ -355,6 +374,44 @@ def enqueue_grid(study: optuna.Study, space: SearchSpace) -> int:
 def stale_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials left running by a run that was killed (only one run uses a study at a time)."""
     return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+
+def _retry_callback() -> Any:
+    """Optuna's callback that re-enqueues a stale trial (named RetryFailedTrialCallback
+    before Optuna 5), allowed :data:`MAX_RETRIES` retries."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+
+
+def _retry_history(trial: FrozenTrial) -> list[int]:
+    return list(trial.system_attrs.get("retry_history", []))
+
+
+def can_retry(study: optuna.Study, trial_id: int) -> bool:
+    """Whether a lost trial may be retried: it is not already the :data:`MAX_RETRIES`-th."""
+    return len(_retry_history(study._storage.get_trial(trial_id))) < MAX_RETRIES
+
+
+def retry_trial(study: optuna.Study, trial_id: int) -> int | None:
+    """Enqueue a new trial with the lost trial's values through Optuna's retry callback (which
+    records the retried trials in the new one's ``retry_history``); returns its number."""
+    before = {t.number for t in study.get_trials(deepcopy=False)}
+    _retry_callback()(study, study._storage.get_trial(trial_id))
+    added = [t.number for t in study.get_trials(deepcopy=False) if t.number not in before]
+    return added[0] if added else None
+
+
+def counted_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The finished trials that count towards the target: all but those failed and retried
+    (their retry counts instead, once it finishes)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {number for t in trials for number in _retry_history(t)}
+    return [
+        t
+        for t in trials
+        if t.state in FINISHED and not (t.state == TrialState.FAIL and t.number in retried)
+    ]
 
 
 def waiting_trials(study: optuna.Study) -> int:

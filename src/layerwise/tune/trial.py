@@ -6,14 +6,16 @@ itself with ``--jobs 1``). It takes a plain dict (picklable, cheap to send) and 
 - the trial is a :class:`~layerwise.recipe.Recipe` (sent as its dict) and trains through
   :func:`layerwise.runs.train_run`, exactly as ``layerwise train`` would, on its engine
   (numpy, keras or tensorflow), recording no run folder;
-- after every accuracy check a callback reports the validation accuracy to Optuna at
-  step = epoch, and stops the trial when the pruner says so (state ``pruned``);
+- after every accuracy check a callback reports the validation accuracy at step = epoch
+  through a link (:mod:`layerwise.tune.reports`) to the ``layerwise tune`` process, which
+  alone opens the study's storage, and stops the trial when the pruner says so (``pruned``);
 - an exception while building or training, or a loss that became NaN or infinite (the Solver
   then stops with ``stopped_by.kind == "diverged"``), makes the trial ``fail`` with the error as
   its message; the study goes on;
-- the dataset is loaded once per process and kept (:data:`_DATA`), since workers run trial
-  after trial on the same data; a dataset that cannot be loaded is a ``setup_error``, which
-  stops the whole search (every trial would fail the same way).
+- the arrays come from the driver (on Dask: shipped once to each worker, which keeps them
+  for all its trials), or else are loaded once per process and kept (:data:`_DATA`); a
+  dataset that cannot be loaded is a ``setup_error``, which stops the whole search (every
+  trial would fail the same way).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import os
 import socket
 import sys
 import time
-import warnings
 from typing import Any
 
 import numpy as np
@@ -37,42 +38,45 @@ from layerwise.recipe import Recipe
 _DATA: dict[tuple[str, str | None, str, int | None, str], dict[str, np.ndarray]] = {}
 #: How many times this process has loaded a dataset (reported with every trial).
 _LOADS = {"count": 0}
-#: Studies opened by this process, by (storage, pruner): reopening replays the whole journal.
-_STUDIES: dict[str, Any] = {}
 
 
-def cached_data(recipe: Recipe) -> dict[str, np.ndarray]:
-    """The recipe's dataset, loaded on first use in this process and kept for later trials."""
-    key = (
+def data_key(recipe: Recipe) -> tuple[str, str | None, str, int | None, str]:
+    """What the arrays a recipe trains on depend on: trials with the same key share them."""
+    return (
         recipe.dataset,
         recipe.data_dir,
         recipe.network.dtype,
         recipe.val_size,
         recipe.preprocess,
     )
+
+
+#: The arrays a driver shipped to this process, as received and as made ready to train on.
+_SHIPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def ready_to_train(data: dict[str, Any]) -> dict[str, Any]:
+    """Shipped arrays, each aligned and C-ordered: Dask hands a worker arrays that
+    view its receive buffer, which may be misaligned (seen: X_train at an odd address), and
+    NumPy's loops then take slow paths. A misaligned one is copied once per process."""
+    held = _SHIPPED.get(id(data))
+    if held is None or held[0] is not data:
+        ready = {
+            k: np.require(v, requirements=["A", "C"]) if isinstance(v, np.ndarray) else v
+            for k, v in data.items()
+        }
+        _SHIPPED.clear()  # one dataset at a time: the last one shipped
+        _SHIPPED[id(data)] = held = (data, ready)
+    return held[1]
+
+
+def cached_data(recipe: Recipe) -> dict[str, np.ndarray]:
+    """The recipe's dataset, loaded on first use in this process and kept for later trials."""
+    key = data_key(recipe)
     if key not in _DATA:
         _DATA[key] = recipe.build_data()
         _LOADS["count"] += 1
     return _DATA[key]
-
-
-def _cached_study(storage: dict[str, str], pruner: dict[str, Any]) -> Any:
-    import json
-
-    import optuna
-
-    from layerwise.tune.study import STUDY_NAME, make_pruner, open_storage
-
-    key = json.dumps([storage, pruner], sort_keys=True)
-    if key not in _STUDIES:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        _STUDIES[key] = optuna.load_study(
-            study_name=storage.get("study_name", STUDY_NAME),
-            storage=open_storage(storage),
-            sampler=optuna.samplers.RandomSampler(),  # workers report; they never sample
-            pruner=make_pruner(pruner),
-        )
-    return _STUDIES[key]
 
 
 def worker_name() -> str:
@@ -85,17 +89,21 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
+def run_trial(
+    spec: dict[str, Any], data: dict[str, np.ndarray] | None = None, link: Any = None
+) -> dict[str, Any]:
     """Run the trial ``spec`` describes; return its outcome.
 
     spec: ``number``, ``trial_id``, ``recipe`` (:meth:`Recipe.to_dict`; or ``recipe_error``
-    when the configuration makes no valid recipe), ``storage`` and ``pruner`` (as
-    :mod:`layerwise.tune.study` makes them).
+    when the configuration makes no valid recipe), and on a Dask worker ``link``
+    (:meth:`layerwise.tune.reports.ReportDesk.link_spec`). ``data``: the arrays, as the
+    driver shipped them (None: loaded here, once per process). ``link``: where the epochs'
+    reports go (None: a :class:`~layerwise.tune.reports.QueueLink` from ``spec["link"]``).
 
     Returns ``number``, ``state`` (``complete``, ``pruned``, ``fail`` or ``setup_error``),
     ``value`` (best validation accuracy; None unless complete), ``error``, ``epochs`` (trained),
@@ -119,17 +127,19 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
         return out
     try:
         recipe = Recipe.from_dict(spec["recipe"])
-        data = cached_data(recipe)
+        data = cached_data(recipe) if data is None else ready_to_train(data)
     except Exception as e:  # bad data or options: every trial would fail the same way
-        out.update(state="setup_error", error=_error_text(e))
+        out.update(state="setup_error", error=error_text(e))
         return out
     finally:
         out["data_loads"] = _LOADS["count"]
     import optuna
 
-    study = _cached_study(spec["storage"], spec["pruner"])
-    trial = optuna.trial.Trial(study, spec["trial_id"])
-    reporter = PruningReporter(trial)
+    from layerwise.tune.reports import LinkError, QueueLink
+
+    if link is None:
+        link = QueueLink({**spec["link"], "trial_id": spec["trial_id"]}, out["worker"])
+    reporter = PruningReporter(link)
     start = time.perf_counter()
     try:
         # The Solver warns on stderr when the loss diverges; the trial records that message
@@ -138,8 +148,10 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
             result = train_run(recipe, None, data=data, verbose=False, callbacks=[reporter])
     except optuna.TrialPruned as e:
         out.update(state="pruned", error=str(e) or None)
+    except LinkError as e:  # the driver gave the trial up, or cannot record it: not its fault
+        out.update(state="lost", error=f"lost: {e}")
     except Exception as e:
-        out.update(state="fail", error=_error_text(e))
+        out.update(state="fail", error=error_text(e))
     else:
         stopped = result.solver.stopped_by
         if stopped is not None and stopped.kind == "diverged":
@@ -150,16 +162,22 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
                 value=float(result.solver.best_val_acc),
                 score_name=result.solver.task.score_name,
             )
+    finally:
+        link.close()
     out["train_seconds"] = time.perf_counter() - start
     out["epochs"] = reporter.epochs
     return out
 
 
 class PruningReporter(Callback):
-    """Reports the validation accuracy at every check; stops the trial when the pruner says."""
+    """Reports the validation accuracy at every check; stops the trial when the pruner says.
 
-    def __init__(self, trial: Any) -> None:
-        self.trial = trial
+    ``link``: :class:`~layerwise.tune.reports.LocalLink` or
+    :class:`~layerwise.tune.reports.QueueLink`, which take the report to the study.
+    """
+
+    def __init__(self, link: Any) -> None:
+        self.link = link
         self.epochs = 0  # epochs trained so far
 
     def on_epoch_end(self, solver: Any) -> None:
@@ -167,14 +185,6 @@ class PruningReporter(Callback):
 
         self.epochs = solver.epoch
         value = float(solver.val_acc_history[-1])
-        with warnings.catch_warnings():
-            # A trial run again after a kill re-reports its first epochs; Optuna keeps the
-            # first value (the same, as training is seeded) and warns.
-            warnings.simplefilter("ignore", UserWarning)
-            self.trial.report(value, step=solver.epoch)
-        # After the last epoch there is nothing left to save: the trial completes instead.
-        if solver.epoch < solver.num_epochs and self.trial.should_prune():
-            raise optuna.TrialPruned(
-                f"pruned at epoch {solver.epoch}: validation accuracy {value:.4f} was below "
-                "the median of the other trials"
-            )
+        reason = self.link.report(solver.epoch, value, last=solver.epoch >= solver.num_epochs)
+        if reason is not None:
+            raise optuna.TrialPruned(reason)
