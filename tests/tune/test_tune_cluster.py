@@ -29,17 +29,17 @@ import pytest
 from cluster_helpers import Cluster, hiding_method, wait_until_running
 from tune_helpers import (
     by_state,
+    driver_env,
     finished_trials,
     postgres_url,
     results,
     run_tune,
     trials_in_database,
+    wait_for_finished,
 )
 
-import layerwise
 from conftest import under_ci
 
-SRC = Path(layerwise.__file__).resolve().parent.parent
 #: Four grid points; 60 epochs of the digits make a trial of about 2 s.
 GRID = ["--grid", "lr=0.5,0.3", "--grid", "hidden=24,32", "--pruner", "none"]
 SLOW = ["--epochs", "60"]
@@ -79,10 +79,6 @@ def _driver(*argv: str) -> list[str]:
     return [sys.executable, "-m", "layerwise", "tune", *argv]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-
-
 def test_the_workers_cannot_see_the_study(cluster: Cluster) -> None:
     assert not any(cluster.sees_hidden.values()), cluster.sees_hidden
     assert len(set(cluster.cwd.values())) == 2 and os.getcwd() not in cluster.cwd.values()
@@ -114,7 +110,7 @@ def test_a_killed_workers_trial_runs_again_on_the_other(cluster: Cluster) -> Non
     study = cluster.hidden / "study"
     proc = subprocess.Popen(
         _driver(*GRID, *SLOW, "--scheduler", cluster.address, "--study", str(study)),
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         victim = wait_until_running(cluster)
@@ -141,7 +137,7 @@ def test_a_frozen_workers_trial_is_recorded_failed_and_retried(cluster: Cluster)
     proc = subprocess.Popen(
         _driver(*GRID, *SLOW, "--scheduler", cluster.address, "--study", str(study),
                 "--grace-period", "5"),
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         victim = wait_until_running(cluster)
@@ -165,20 +161,16 @@ def test_a_killed_driver_resumes_without_repeating_finished_trials(cluster: Clus
     study = cluster.hidden / "study"
     grid = ["--grid", "lr=0.5,0.4,0.3", "--grid", "hidden=24,32", "--pruner", "none", *SLOW]
     argv = _driver(*grid, "--scheduler", cluster.address, "--study", str(study))
-    proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 90
-        while len(finished_trials(study)) < 2:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no two trials finished in 90 s"
-            time.sleep(0.05)
+        wait_for_finished(proc, study, 2)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.communicate()
     before = {t["number"]: t for t in finished_trials(study)}
     assert 2 <= len(before) < 6
-    out = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(argv, env=driver_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr + cluster.logs()
     assert f"Resuming: {len(before)} of 6 trials finished earlier" in out.stdout
     assert out.stdout.count("Tested ") == 6 - len(before)
@@ -195,14 +187,10 @@ def test_a_postgresql_restart_mid_study_loses_nothing(cluster: Cluster, postgres
     grid = ["--grid", "lr=0.5,0.4,0.3", "--grid", "hidden=24,32", "--pruner", "none", *SLOW]
     argv = _driver(*grid, "--scheduler", cluster.address, "--study", str(study), "--storage", url)
     proc = subprocess.Popen(
-        argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv, env=driver_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 90
-        while len(finished_trials(study)) < 1:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no trial finished in 90 s"
-            time.sleep(0.05)
+        wait_for_finished(proc, study, 1)
         pg_ctl(["-w", "-m", "fast", "restart"], pgdata=postgres.pgdata, user=postgres.system_user)
         _, err = proc.communicate(timeout=300)
     finally:

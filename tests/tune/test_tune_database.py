@@ -7,27 +7,24 @@ conftest.py); never a mock, never SQLite in its place.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from tune_helpers import (
     TINY,
     by_state,
+    driver_env,
     finished_trials,
     postgres_url,
     results,
     run_tune,
     trials_in_database,
+    wait_for_finished,
 )
 
-import layerwise
-
-SRC = Path(layerwise.__file__).resolve().parent.parent
 GRID = ["--grid", "lr=0.5,0.3", "--grid", "hidden=16,24", "--pruner", "none", "--jobs", "1"]
 SHORT = ["--epochs", "2"]
 
@@ -105,16 +102,12 @@ def test_a_killed_driver_resumes_from_the_database(postgres: Any, tmp_path: Path
     grid = ["--grid", "lr=0.5,0.4,0.3", "--grid", "hidden=32,48", "--epochs", "40"]
     argv = [sys.executable, "-m", "layerwise", "tune", *grid, "--pruner", "none", "--jobs", "1"]
     argv += ["--study", str(study), "--storage", url]
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = driver_env()
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 90
-        while len(finished_trials(study)) < 2:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no two trials finished in 90 s"
-            time.sleep(0.05)
+        wait_for_finished(proc, study, 2)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()

@@ -5,10 +5,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
+import layerwise
 from layerwise import cli
+
+#: The source folder, put first on a subprocess's PYTHONPATH (the driver under test).
+SRC = Path(layerwise.__file__).resolve().parent.parent
 
 #: A tiny two-layer net, fast enough for a trial in ~0.1 s.
 TINY = ["--hidden", "32", "--epochs", "2"]
@@ -56,3 +62,17 @@ def trials_in_database(url: str, folder: Path) -> list[Any]:
     name = json.loads((folder / "database.json").read_text())["study_name"]
     storage = optuna.storages.RDBStorage(url)
     return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+
+
+def driver_env() -> dict[str, str]:
+    """The environment of a ``python -m layerwise tune`` subprocess: this source first."""
+    return {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def wait_for_finished(proc: Any, study: Path, count: int, timeout: float = 90) -> None:
+    """Wait until ``count`` trials of ``study`` have finished while ``proc`` runs it."""
+    deadline = time.monotonic() + timeout
+    while len(finished_trials(study)) < count:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no {count} trials finished in {timeout:.0f} s"
+        time.sleep(0.05)
